@@ -1,0 +1,72 @@
+"""Settings, read once from environment variables with safe local defaults.
+
+Every process (CLI, action server, web service, tests) gets its configuration from here, so a
+port or database URL is defined in exactly one place.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    action_port: int = 5055
+    web_port: int = 8080
+    var_dir: Path = PROJECT_ROOT / "var"
+    models_dir: Path = PROJECT_ROOT / "models"
+    database_url: str = ""
+    rasa_url: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir / 'hotline.db'}")
+        if not self.rasa_url:
+            object.__setattr__(self, "rasa_url", f"http://{self.host}:{self.rasa_port}")
+
+    @property
+    def action_url(self) -> str:
+        return f"http://{self.host}:{self.action_port}/webhook"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{self.host}:{self.web_port}"
+
+    @property
+    def tracker_db(self) -> Path:
+        """Rasa's conversation store: its own SQLite file, so Rasa's SQLAlchemy 1.4 and our
+        SQLAlchemy 2 never write the same file."""
+        return self.var_dir / "tracker.db"
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def load_settings() -> Settings:
+    var_dir = Path(os.environ.get("HOTLINE_VAR_DIR") or PROJECT_ROOT / "var")
+    return Settings(
+        host=os.environ.get("HOTLINE_HOST", "127.0.0.1"),
+        rasa_port=_int("HOTLINE_RASA_PORT", 5005),
+        action_port=_int("HOTLINE_ACTION_PORT", 5055),
+        web_port=_int("HOTLINE_WEB_PORT", 8080),
+        var_dir=var_dir,
+        models_dir=Path(os.environ.get("HOTLINE_MODELS_DIR") or PROJECT_ROOT / "models"),
+        database_url=os.environ.get("HOTLINE_DATABASE_URL", ""),
+        rasa_url=os.environ.get("HOTLINE_RASA_URL", ""),
+    )

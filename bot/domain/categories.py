@@ -1,0 +1,30 @@
+"""Complaint categories and ticket-state labels, read from data/hotline/."""
+
+from __future__ import annotations
+
+from bot.domain.tables import load_table
+
+
+def category_label(code: str | None) -> str:
+    """Chinese label for a stored category code ('待分类' when not yet classified)."""
+    table = load_table("categories")
+    for entry in table["categories"]:
+        if entry["code"] == code:
+            return str(entry["label"])
+    return str(table["unclassified"]["label"])
+
+
+def category_for_intent(intent: str | None) -> str:
+    """Stored category code for an NLU intent name (unclassified for the generic complaint)."""
+    table = load_table("categories")
+    for entry in table["categories"]:
+        if entry["intent"] == intent:
+            return str(entry["code"])
+    return str(table["unclassified"]["code"])
+
+
+def state_label(code: str) -> str:
+    for entry in load_table("ticket_states")["states"]:
+        if entry["code"] == code:
+            return str(entry["label"])
+    return code

@@ -1,0 +1,34 @@
+"""Recognising Luoyang's districts and counties in what a caller types."""
+
+from __future__ import annotations
+
+import functools
+
+from bot.domain.tables import load_table
+from bot.domain.text import normalize
+
+
+@functools.lru_cache(maxsize=1)
+def _alias_index() -> list[tuple[str, str]]:
+    """(surface form, official name), longest surface first so 瀍河回族区 wins over 瀍河."""
+    pairs: list[tuple[str, str]] = []
+    for entry in load_table("districts")["districts"]:
+        pairs.append((entry["name"], entry["name"]))
+        pairs.extend((alias, entry["name"]) for alias in entry.get("aliases") or [])
+    return sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)
+
+
+def official_names() -> list[str]:
+    """Every district's official name, in table order."""
+    return [entry["name"] for entry in load_table("districts")["districts"]]
+
+
+def find_district(text: str) -> str | None:
+    """The official name of the first district mentioned in text, or None."""
+    text = normalize(text)
+    best: tuple[int, str] | None = None
+    for surface, name in _alias_index():
+        position = text.find(surface)
+        if position >= 0 and (best is None or position < best[0]):
+            best = (position, name)
+    return best[1] if best else None

@@ -1,0 +1,34 @@
+"""Text normalisation that keeps character offsets stable.
+
+Entity spans in the training data and the ones our extractors report refer to character offsets,
+so every mapping here is one character to one character.
+"""
+
+from __future__ import annotations
+
+_FULLWIDTH_START = 0xFF01
+_FULLWIDTH_END = 0xFF5E
+_FULLWIDTH_OFFSET = 0xFEE0
+_IDEOGRAPHIC_SPACE = "\u3000"
+
+# Characters people type into a chat box that are neither visible nor meaningful.
+_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\ufeff", "\u2060"}
+
+
+def to_halfwidth(text: str) -> str:
+    """Full-width digits, letters and ASCII punctuation → half-width (１３８ → 138, ＬＹ → LY)."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if _FULLWIDTH_START <= code <= _FULLWIDTH_END:
+            out.append(chr(code - _FULLWIDTH_OFFSET))
+        elif ch == _IDEOGRAPHIC_SPACE or ch in _INVISIBLE or ch in "\t\r\n\v\f":
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def normalize(text: str) -> str:
+    """The normal form every component and validator works on (same length as the input)."""
+    return to_halfwidth(text)

@@ -1,0 +1,42 @@
+"""Validators for what a caller types: phone numbers and the like.
+
+Each returns the normalised value or None, so callers can say *why* a value was refused
+in Chinese without this module knowing any wording.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.domain.text import normalize
+
+# Chinese mobile numbers: 11 digits, starting with 1 then 3-9 (no operator uses 10x/11x/12x).
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+# Landlines: area code 0 + 2-3 digits, then 7-8 digits (Luoyang: 0379-6xxxxxxx).
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?(\d{7,8})(?!\d)")
+
+
+def find_mobile(text: str) -> str | None:
+    """The first mobile number in free text, as 11 digits (accepts +86, spaces, dashes)."""
+    match = _MOBILE.search(normalize(text))
+    return "".join(match.groups()) if match else None
+
+
+def find_phone(text: str) -> str | None:
+    """A mobile number, else a landline as '0379-12345678'."""
+    mobile = find_mobile(text)
+    if mobile:
+        return mobile
+    match = _LANDLINE.search(normalize(text))
+    return f"{match.group(1)}-{match.group(2)}" if match else None
+
+
+def is_mobile(value: str) -> bool:
+    """True for exactly an 11-digit mainland mobile number and nothing else."""
+    return bool(re.fullmatch(r"1[3-9]\d{9}", value))
+
+
+def clean_free_text(text: str, max_chars: int) -> str:
+    """Collapse runs of whitespace and cap length, keeping the caller's own words otherwise."""
+    collapsed = re.sub(r"\s+", " ", normalize(text)).strip()
+    return collapsed[:max_chars]

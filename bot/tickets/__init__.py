@@ -1,0 +1,1 @@
+"""Tickets: the database models, the ticket service (the only code that writes tickets), migrations."""
