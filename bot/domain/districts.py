@@ -23,12 +23,23 @@ def official_names() -> list[str]:
     return [entry["name"] for entry in load_table("districts")["districts"]]
 
 
+def find_all(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, official name) of every district mention, longest match first, no overlaps."""
+    text = normalize(text)
+    taken = [False] * len(text)
+    spans: list[tuple[int, int, str]] = []
+    for surface, name in _alias_index():
+        start = text.find(surface)
+        while start >= 0:
+            end = start + len(surface)
+            if not any(taken[start:end]):
+                spans.append((start, end, name))
+                taken[start:end] = [True] * (end - start)
+            start = text.find(surface, end)
+    return sorted(spans)
+
+
 def find_district(text: str) -> str | None:
     """The official name of the first district mentioned in text, or None."""
-    text = normalize(text)
-    best: tuple[int, str] | None = None
-    for surface, name in _alias_index():
-        position = text.find(surface)
-        if position >= 0 and (best is None or position < best[0]):
-            best = (position, name)
-    return best[1] if best else None
+    spans = find_all(text)
+    return spans[0][2] if spans else None

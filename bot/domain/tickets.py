@@ -13,8 +13,9 @@ from bot.domain.text import normalize
 TICKET_PREFIX = "LY"
 # LY20261125-0007: prefix, the filing date (Asia/Shanghai), a per-day sequence.
 TICKET_ID_PATTERN = r"LY\d{8}-\d{4,6}"
-_TICKET_ID = re.compile(r"(?<![A-Za-z0-9])" + TICKET_ID_PATTERN + r"(?!\d)", re.IGNORECASE)
-_ACCESS_CODE = re.compile(r"(?<![\d-])(\d{6})(?!\d)")
+TICKET_ID_RE = re.compile(r"(?<![A-Za-z0-9])" + TICKET_ID_PATTERN + r"(?!\d)", re.IGNORECASE)
+# Six digits standing alone; not a sum of money or a count ("300000元", "200000平").
+ACCESS_CODE_RE = re.compile(r"(?<![\d\-¥￥.])(\d{6})(?![\d.%元块万亿米平号人天年月日次个岁吨台套件户间栋层份])")
 
 # Slow enough to make an offline guess of a 6-digit code from a leaked database cost hours per
 # ticket, fast enough (~10 ms) not to matter in a conversation.
@@ -27,14 +28,14 @@ def format_ticket_id(day: dt.date, sequence: int) -> str:
 
 def find_ticket_id(text: str) -> str | None:
     """The ticket number in free text, upper-cased (people type 'ly2026…' too)."""
-    match = _TICKET_ID.search(normalize(text))
+    match = TICKET_ID_RE.search(normalize(text))
     return match.group(0).upper() if match else None
 
 
 def find_access_code(text: str) -> str | None:
     """A 6-digit code standing alone in text, ignoring digits that are part of a ticket number."""
-    text = _TICKET_ID.sub(" ", normalize(text))
-    match = _ACCESS_CODE.search(text)
+    text = TICKET_ID_RE.sub(" ", normalize(text))
+    match = ACCESS_CODE_RE.search(text)
     return match.group(1) if match else None
 
 

@@ -11,14 +11,14 @@ import re
 from bot.domain.text import normalize
 
 # Chinese mobile numbers: 11 digits, starting with 1 then 3-9 (no operator uses 10x/11x/12x).
-_MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
+MOBILE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
 # Landlines: area code 0 + 2-3 digits, then 7-8 digits (Luoyang: 0379-6xxxxxxx).
-_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?(\d{7,8})(?!\d)")
+LANDLINE_RE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?(\d{7,8})(?!\d)")
 
 
 def find_mobile(text: str) -> str | None:
     """The first mobile number in free text, as 11 digits (accepts +86, spaces, dashes)."""
-    match = _MOBILE.search(normalize(text))
+    match = MOBILE_RE.search(normalize(text))
     return "".join(match.groups()) if match else None
 
 
@@ -27,7 +27,7 @@ def find_phone(text: str) -> str | None:
     mobile = find_mobile(text)
     if mobile:
         return mobile
-    match = _LANDLINE.search(normalize(text))
+    match = LANDLINE_RE.search(normalize(text))
     return f"{match.group(1)}-{match.group(2)}" if match else None
 
 

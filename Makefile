@@ -1,0 +1,31 @@
+# The interface for people and CI alike. `make run` and `make test` are the README's two commands.
+SHELL := /bin/bash
+VENV := .venv/bin
+
+.PHONY: setup run test train lint lock chat
+
+setup:
+	@bash scripts/setup.sh
+	@$(VENV)/hotline setup
+
+run: setup
+	@$(VENV)/hotline run
+
+test: setup
+	@$(VENV)/python -m pytest $(PYTEST_ARGS)
+
+train: setup
+	@$(VENV)/hotline train
+
+chat:
+	@$(VENV)/hotline chat
+
+lint: setup
+	@$(VENV)/ruff check bot actions tests
+	@$(VENV)/ruff format --check bot actions tests
+	@$(VENV)/mypy
+
+# Re-resolve both lock files, each in one pass (needs uv: .venv/bin/uv after setup).
+lock:
+	@$(VENV)/uv pip compile requirements/service.in --python-version 3.11 --python-platform x86_64-manylinux_2_28 -o requirements/service.lock
+	@$(VENV)/uv pip compile requirements/rasa.in --python-version 3.10 --python-platform x86_64-manylinux_2_28 -o requirements/rasa.lock

@@ -1,0 +1,46 @@
+"""Helpers shared by the actions: the ticket service, blocking calls, and masked logging."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from rasa_sdk import Tracker
+
+from bot.config import load_settings
+from bot.domain.privacy import mask_text
+from bot.tickets.db import make_engine, make_session_factory
+from bot.tickets.service import TicketService
+
+T = TypeVar("T")
+
+logger = logging.getLogger("actions")
+
+
+@functools.cache
+def ticket_service() -> TicketService:
+    """One service (and engine) per action-server process, created on first use, not at import."""
+    settings = load_settings()
+    return TicketService(make_session_factory(make_engine(settings.database_url)))
+
+
+async def run_blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Database work is synchronous SQLAlchemy: keep it off the action server's event loop."""
+    return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
+
+
+def last_user_message_key(tracker: Tracker) -> str:
+    """A key for 'this user turn': Rasa retrying an action sends the same one again."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            marker = event.get("message_id") or event.get("timestamp")
+            return f"{tracker.sender_id}:{marker}"
+    return f"{tracker.sender_id}:no-user-message"
+
+
+def log_masked(message: str, *args: Any) -> None:
+    """Log with phone and ID numbers masked: logs are read by more people than the tickets."""
+    logger.info(mask_text(message % args if args else message))

@@ -1,0 +1,166 @@
+"""`hotline …`: one command for the pieces. It wraps the standard Rasa and rasa-sdk commands.
+
+    hotline setup        create/migrate the ticket database
+    hotline db upgrade   the same, explicitly
+    hotline train        train the model if data/config/domain changed (--force to retrain)
+    hotline run          migrate, train if needed, start Rasa + actions + web, stop all on Ctrl-C
+    hotline chat         chat in the terminal with a running bot (REST channel)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from types import FrameType
+
+from bot.config import Settings, load_settings
+
+
+def cmd_db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.tickets.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print(f"数据库已是最新结构：{_safe_url(settings.database_url)}")
+    return 0
+
+
+def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.training import ensure_model
+
+    path = ensure_model(settings.models_dir, force=args.force)
+    print(path)
+    return 0
+
+
+def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.stack import Stack, StackError, build_services
+    from bot.tickets.migrate import upgrade
+    from bot.training import ensure_model
+
+    started = time.monotonic()
+    upgrade(settings.database_url)
+    model = ensure_model(settings.models_dir)
+    stack = Stack(build_services(settings, model))
+    stopping = False
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    print("正在启动 Rasa 服务器、动作服务器和网页服务 …", flush=True)
+    try:
+        stack.start()
+    except StackError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(
+        f"\n已就绪（{time.monotonic() - started:.0f} 秒）：\n"
+        f"  网页聊天      {settings.web_url}/\n"
+        f"  Rasa REST     {settings.rasa_url}/webhooks/rest/webhook\n"
+        f"  动作服务器    http://{settings.host}:{settings.action_port}/webhook\n"
+        f"  终端聊天      .venv/bin/hotline chat\n"
+        f"  日志          {settings.var_dir / 'logs'}\n"
+        f"按 Ctrl-C 停止全部服务。",
+        flush=True,
+    )
+    code = 0
+    try:
+        while not stopping:
+            dead = stack.first_exited()
+            if dead is not None:
+                print(f"{dead.name} 意外退出，正在停止其余服务。日志：\n{dead.log_tail()}", file=sys.stderr)
+                code = 1
+                break
+            time.sleep(0.5)
+    finally:
+        print("\n正在停止 …", flush=True)
+        stack.stop()
+        print("已全部停止。")
+    return code
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    sender = args.sender or f"shell-{uuid.uuid4().hex[:12]}"
+    url = f"{settings.rasa_url}/webhooks/rest/webhook"
+    print("与12345智能助手对话（输入 /quit 退出）。")
+    while True:
+        try:
+            text = input("您：").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if text in {"/quit", "/exit"}:
+            return 0
+        if not text:
+            continue
+        replies = _post_json(url, {"sender": sender, "message": text})
+        if replies is None:
+            print(f"连接不到智能助手（{settings.rasa_url}）。请先在另一个终端运行 `make run`。")
+            continue
+        for reply in replies:
+            print(f"助手：{reply.get('text', '')}")
+            for button in reply.get("buttons") or []:
+                print(f"      [{button.get('title')}] 输入 {button.get('payload')}")
+
+
+def _post_json(url: str, payload: dict[str, object]) -> list[dict[str, object]] | None:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            data = json.loads(response.read())
+    except (OSError, urllib.error.URLError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, list) else None
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, for printing."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline", description="12345 政务服务热线 智能助手")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("setup", help="create or migrate the ticket database").set_defaults(
+        func=cmd_db_upgrade
+    )
+    db = sub.add_parser("db", help="database commands")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply all migrations").set_defaults(func=cmd_db_upgrade)
+    train = sub.add_parser("train", help="train the model if its inputs changed")
+    train.add_argument("--force", action="store_true", help="retrain even if up to date")
+    train.set_defaults(func=cmd_train)
+    sub.add_parser("run", help="start Rasa, the action server and the web service").set_defaults(
+        func=cmd_run
+    )
+    chat = sub.add_parser("chat", help="chat with the running bot in this terminal")
+    chat.add_argument("--sender", help="conversation id (default: a new one)")
+    chat.set_defaults(func=cmd_chat)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(load_settings(), args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""Starting, watching and stopping the three processes: Rasa, the action server, the web service.
+
+`hotline run` and the test suite both use this, so the tests exercise exactly the processes a
+person runs: the real Rasa server (Rasa environment) and the real action server and web service
+(service environment), talking over HTTP.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot.config import PROJECT_ROOT, Settings
+from bot.training import rasa_env, rasa_executable
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    ready_url: str
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    ready_check: Callable[[bytes], bool] = field(default=lambda body: True)
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: Ctrl-C is ours to forward
+        )
+        log.close()
+
+    def is_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.ready_url, timeout=2) as response:
+                return response.status == 200 and self.ready_check(response.read())
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def exited(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            content = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(content.splitlines()[-lines:])
+
+
+class StackError(RuntimeError):
+    """A process failed to start or died; the message names it and carries its log tail."""
+
+
+def write_endpoints(settings: Settings) -> Path:
+    """endpoints.yml with this run's action server URL and tracker file (paths made absolute)."""
+    with open(PROJECT_ROOT / "endpoints.yml", encoding="utf-8") as handle:
+        endpoints = yaml.safe_load(handle) or {}
+    endpoints["action_endpoint"] = {"url": settings.action_url}
+    tracker = endpoints.get("tracker_store") or {}
+    if tracker.get("type") == "SQL" and tracker.get("dialect", "sqlite") == "sqlite":
+        tracker["db"] = str(settings.tracker_db)
+        endpoints["tracker_store"] = tracker
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    target = settings.var_dir / "endpoints.yml"
+    target.write_text(yaml.safe_dump(endpoints, allow_unicode=True), encoding="utf-8")
+    return target
+
+
+def service_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "HOTLINE_HOST": settings.host,
+            "HOTLINE_RASA_PORT": str(settings.rasa_port),
+            "HOTLINE_ACTION_PORT": str(settings.action_port),
+            "HOTLINE_WEB_PORT": str(settings.web_port),
+            "HOTLINE_VAR_DIR": str(settings.var_dir),
+            "HOTLINE_DATABASE_URL": settings.database_url,
+            "HOTLINE_RASA_URL": settings.rasa_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def build_services(
+    settings: Settings, model: Path, *, with_web: bool = True
+) -> list[Service]:
+    logs = settings.var_dir / "logs"
+    endpoints = write_endpoints(settings)
+    env = service_env(settings)
+    services = [
+        Service(
+            name="action server",
+            command=[
+                sys.executable, "-m", "rasa_sdk",
+                "--actions", "actions",
+                "--port", str(settings.action_port),
+            ],
+            env=env,
+            ready_url=f"http://{settings.host}:{settings.action_port}/health",
+            log_path=logs / "actions.log",
+        ),
+        Service(
+            name="Rasa server",
+            command=[
+                str(rasa_executable()), "run",
+                "--enable-api",
+                "--interface", settings.host,
+                "--port", str(settings.rasa_port),
+                "--model", str(model),
+                "--endpoints", str(endpoints),
+                "--credentials", "credentials.yml",
+            ],
+            env={**rasa_env(), **{k: v for k, v in env.items() if k.startswith("HOTLINE_")}},
+            ready_url=f"{settings.rasa_url}/status",
+            log_path=logs / "rasa.log",
+            ready_check=lambda body: b'"model_file"' in body,
+        ),
+    ]
+    if with_web:
+        services.append(
+            Service(
+                name="web service",
+                command=[sys.executable, "-m", "bot.web"],
+                env=env,
+                ready_url=f"{settings.web_url}/healthz",
+                log_path=logs / "web.log",
+            )
+        )
+    return services
+
+
+class Stack:
+    """The running processes, started together and stopped together."""
+
+    def __init__(self, services: list[Service]) -> None:
+        self.services = services
+
+    def start(self, timeout: float = 180) -> None:
+        for service in self.services:
+            service.start()
+        deadline = time.monotonic() + timeout
+        pending = list(self.services)
+        while pending:
+            for service in list(pending):
+                code = service.exited()
+                if code is not None:
+                    self.stop()
+                    raise StackError(
+                        f"{service.name} 启动失败（退出码 {code}），日志 {service.log_path}：\n"
+                        f"{service.log_tail()}"
+                    )
+                if service.is_ready():
+                    pending.remove(service)
+            if pending and time.monotonic() > deadline:
+                names = "、".join(s.name for s in pending)
+                tails = "\n".join(f"--- {s.name}\n{s.log_tail()}" for s in pending)
+                self.stop()
+                raise StackError(f"{names} 在 {timeout:.0f} 秒内没有就绪。\n{tails}")
+            time.sleep(0.3)
+
+    def first_exited(self) -> Service | None:
+        return next((s for s in self.services if s.exited() is not None), None)
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            service.stop()

@@ -1,0 +1,44 @@
+"""The aiohttp application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from bot.config import Settings
+from bot.web import chat
+from bot.web.errors import error_middleware
+from bot.web.keys import HTTP_CLIENT, SETTINGS
+
+HERE = Path(__file__).resolve().parent
+
+
+async def _http_client(app: web.Application) -> AsyncIterator[None]:
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        app[HTTP_CLIENT] = session
+        yield
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_http_client)
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+    )
+    app.router.add_get("/healthz", healthz)
+    chat.setup_routes(app)
+    app.router.add_static("/static/", HERE / "static", name="static")
+    return app
