@@ -44,3 +44,20 @@ def last_user_message_key(tracker: Tracker) -> str:
 def log_masked(message: str, *args: Any) -> None:
     """Log with phone and ID numbers masked: logs are read by more people than the tickets."""
     logger.info(mask_text(message % args if args else message))
+
+
+# A cancel command is short; a long message that the classifier thinks is "stop" is far more
+# likely a complaint it has not learned yet, and must be kept as the caller's words.
+CANCEL_MAX_CHARS = 15
+CANCEL_MIN_CONFIDENCE = 0.9
+
+
+def is_cancel_command(tracker: Tracker) -> bool:
+    message = tracker.latest_message or {}
+    intent = message.get("intent") or {}
+    text = str(message.get("text") or "")
+    return (
+        intent.get("name") == "stop"
+        and float(intent.get("confidence") or 0.0) >= CANCEL_MIN_CONFIDENCE
+        and len(text.strip()) <= CANCEL_MAX_CHARS
+    )

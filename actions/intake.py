@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -16,6 +16,7 @@ from actions._shared import (
     run_blocking,
     ticket_service,
 )
+from actions.forms import CancellableFormValidation
 from bot.domain.districts import find_district, official_names
 from bot.domain.validators import clean_free_text, find_phone
 from bot.tickets.service import TicketDraft
@@ -28,7 +29,7 @@ MAX_DESCRIPTION_CHARS = 4000
 MIN_DESCRIPTION_CHARS = 4
 
 
-class ValidateComplaintForm(FormValidationAction):
+class ValidateComplaintForm(CancellableFormValidation):
     def name(self) -> str:
         return "validate_complaint_form"
 

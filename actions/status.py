@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._shared import logger, run_blocking, ticket_service
+from actions.forms import CancellableFormValidation
 from bot.domain.tickets import find_access_code, find_ticket_id
 from bot.tickets.service import CHINA_TZ
 
 
-class ValidateStatusForm(FormValidationAction):
+class ValidateStatusForm(CancellableFormValidation):
     def name(self) -> str:
         return "validate_status_form"
 
@@ -49,7 +50,8 @@ class ActionQueryStatus(Action):
         # The code is a secret: it is not kept in the conversation's slots after use.
         forget = [SlotSet("ticket_id", None), SlotSet("access_code", None)]
         if not number or not code:
-            dispatcher.utter_message(response="utter_ticket_not_found")
+            # The caller left the form (取消) before giving both.
+            dispatcher.utter_message(response="utter_cancelled")
             return forget
         try:
             view = await run_blocking(ticket_service().lookup, number, code)

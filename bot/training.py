@@ -105,4 +105,13 @@ def ensure_model(models_dir: Path, *, force: bool = False, quiet: bool = False) 
         raise SystemExit(f"模型训练失败（rasa train 退出码 {result.returncode}）。")
     if not quiet:
         print(f"训练完成，用时 {time.monotonic() - started:.0f} 秒。")
+    _prune(models_dir, keep=target)
     return target
+
+
+def _prune(models_dir: Path, keep: Path, how_many: int = 3) -> None:
+    """Keep the newest few models (a branch switch back should not retrain), delete the rest."""
+    models = sorted(models_dir.glob("hotline-*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in models[how_many:]:
+        if old != keep:
+            old.unlink(missing_ok=True)

@@ -37,6 +37,7 @@ def is_mobile(value: str) -> bool:
 
 
 def clean_free_text(text: str, max_chars: int) -> str:
-    """Collapse runs of whitespace and cap length, keeping the caller's own words otherwise."""
-    collapsed = re.sub(r"\s+", " ", normalize(text)).strip()
+    """Collapse runs of whitespace and cap length; otherwise the caller's words stay as typed
+    (Chinese punctuation included: a ticket quotes the caller, it does not normalise them)."""
+    collapsed = re.sub(r"[\s\u200b\u200c\u200d\ufeff]+", " ", text).strip()
     return collapsed[:max_chars]
