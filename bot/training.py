@@ -45,15 +45,15 @@ def rasa_env() -> dict[str, str]:
     return env
 
 
-def _files() -> list[Path]:
+def _files(root: Path) -> list[Path]:
     files: list[Path] = []
     for entry in FINGERPRINT_INPUTS:
-        path = PROJECT_ROOT / entry
+        path = root / entry
         if path.is_file():
             files.append(path)
         elif path.is_dir():
             for child in sorted(path.rglob("*")):
-                relative = child.relative_to(PROJECT_ROOT).as_posix()
+                relative = child.relative_to(root).as_posix()
                 if (
                     child.is_file()
                     and "__pycache__" not in child.parts
@@ -63,10 +63,10 @@ def _files() -> list[Path]:
     return files
 
 
-def fingerprint() -> str:
+def fingerprint(root: Path = PROJECT_ROOT) -> str:
     digest = hashlib.sha256()
-    for path in _files():
-        digest.update(path.relative_to(PROJECT_ROOT).as_posix().encode())
+    for path in _files(root):
+        digest.update(path.relative_to(root).as_posix().encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")

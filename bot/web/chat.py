@@ -16,7 +16,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.domain.privacy import mask_text
-from bot.web.errors import user_error
+from bot.web.errors import UserError
 from bot.web.keys import HTTP_CLIENT, SETTINGS
 
 logger = logging.getLogger("bot.web.chat")
@@ -53,13 +53,13 @@ async def chat_message(request: web.Request) -> web.Response:
     try:
         body = await request.json(loads=json.loads)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise user_error(web.HTTPBadRequest, "消息格式不正确，请刷新页面后重试。") from None
+        raise UserError(400, "消息格式不正确，请刷新页面后重试。") from None
     message = body.get("message") if isinstance(body, dict) else None
     if not isinstance(message, str) or not message.strip():
-        raise user_error(web.HTTPBadRequest, "请输入要发送的内容。")
+        raise UserError(400, "请输入要发送的内容。")
     if len(message) > MAX_MESSAGE_CHARS:
-        raise user_error(
-            web.HTTPRequestEntityTooLarge, f"单条消息最多 {MAX_MESSAGE_CHARS} 个字，请分几次发送。"
+        raise UserError(
+            413, f"单条消息最多 {MAX_MESSAGE_CHARS} 个字，请分几次发送。"
         )
     sender = _sender_id(request) or secrets.token_hex(16)
     replies = await _ask_rasa(request.app, sender, message.strip())
@@ -75,12 +75,12 @@ async def _ask_rasa(app: web.Application, sender: str, message: str) -> list[dic
         async with app[HTTP_CLIENT].post(url, json={"sender": sender, "message": message}) as resp:
             if resp.status != 200:
                 logger.warning("Rasa answered %s for sender %s", resp.status, sender)
-                raise user_error(web.HTTPBadGateway, "智能助手暂时无法回复，请稍后再试，或直接拨打12345。")
+                raise UserError(502, "智能助手暂时无法回复，请稍后再试，或直接拨打12345。")
             raw = await resp.json()
     except (aiohttp.ClientError, TimeoutError):
         logger.warning("Rasa unreachable for message %s", mask_text(message[:50]))
-        raise user_error(
-            web.HTTPServiceUnavailable, "智能助手暂时无法回复，请稍后再试，或直接拨打12345。"
+        raise UserError(
+            503, "智能助手暂时无法回复，请稍后再试，或直接拨打12345。"
         ) from None
     return [_reply(item) for item in raw if isinstance(item, dict)]
 

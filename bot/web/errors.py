@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from aiohttp import web
@@ -10,11 +9,13 @@ from aiohttp import web
 logger = logging.getLogger("bot.web")
 
 
-def user_error(cls: type[web.HTTPException], message: str) -> web.HTTPException:
-    """An HTTP error carrying a Chinese message that is safe to show the user."""
-    return cls(
-        text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json"
-    )
+class UserError(Exception):
+    """A refusal whose Chinese message is safe to show the user, with its HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 _MESSAGES = {
@@ -29,8 +30,10 @@ _MESSAGES = {
 async def error_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
     try:
         return await handler(request)
+    except UserError as exc:
+        return web.json_response({"error": exc.message}, status=exc.status)
     except web.HTTPException as exc:
-        if exc.status < 400 or exc.content_type == "application/json":
+        if exc.status < 400:
             raise
         message = _MESSAGES.get(exc.status, "请求没有成功，请稍后再试。")
         return web.json_response({"error": message}, status=exc.status)

@@ -1,0 +1,117 @@
+"""The two commands a newcomer types, as a newcomer meets them: `hotline run` (via the Makefile's
+run target) and the set-up script's refusal when an interpreter is missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot.config import PROJECT_ROOT
+from bot.training import FINGERPRINT_INPUTS, fingerprint
+from tests.conftest import free_port
+
+
+@pytest.mark.stack
+def test_hotline_run_serves_all_three_and_stops_cleanly_on_ctrl_c(
+    trained_model: Path, tmp_path: Path
+) -> None:
+    ports = {name: free_port() for name in ("RASA", "ACTION", "WEB")}
+    env = {
+        **os.environ,
+        "HOTLINE_VAR_DIR": str(tmp_path / "var"),
+        **{f"HOTLINE_{name}_PORT": str(port) for name, port in ports.items()},
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 240
+        for line in proc.stdout:
+            output.append(line)
+            if "按 Ctrl-C" in line or time.monotonic() > deadline:
+                break
+        text = "".join(output)
+        assert "已就绪" in text, text
+        assert "无需重新训练" in text  # the session's model is reused, not retrained
+        web = f"http://127.0.0.1:{ports['WEB']}"
+        assert f"{web}/" in text
+        assert (tmp_path / "var" / "hotline.db").exists()  # migrated on start
+        reply = requests.post(f"{web}/api/chat", json={"message": "你好"}, timeout=60)
+        assert "12345" in reply.json()["messages"][0]["text"]
+        rest = requests.post(
+            f"http://127.0.0.1:{ports['RASA']}/webhooks/rest/webhook",
+            json={"sender": "cli-test", "message": "你是机器人吗"},
+            timeout=60,
+        )
+        assert rest.json()[0]["text"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest_of_output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, rest_of_output
+    assert "已全部停止" in rest_of_output
+    for port in ports.values():
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://127.0.0.1:{port}/", timeout=2)
+
+
+def test_setup_says_in_one_sentence_that_python_310_is_missing(tmp_path: Path) -> None:
+    """No python3.10 on PATH and no pyenv: one clear sentence, non-zero exit, nothing created."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    # Only the service interpreter is visible.
+    (bin_dir / "python3.11").symlink_to(sys.executable)
+    for tool in ("cat", "sha256sum", "cut", "dirname", "mkdir", "echo"):
+        path = subprocess.run(["which", tool], capture_output=True, text=True).stdout.strip()
+        if path:
+            (bin_dir / tool).symlink_to(path)
+    result = subprocess.run(
+        ["/bin/bash", str(PROJECT_ROOT / "scripts" / "setup.sh")],
+        env={
+            "PATH": str(bin_dir),
+            "HOME": str(tmp_path / "home"),
+            "HOTLINE_SERVICE_VENV": str(tmp_path / "venv"),
+            "HOTLINE_RASA_VENV": str(tmp_path / "venv-rasa"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Python 3.10 is missing" in lines[0] and "pyenv install 3.10" in lines[0]
+    assert not (tmp_path / "venv").exists() and not (tmp_path / "venv-rasa").exists()
+
+
+def test_fingerprint_follows_training_inputs_only(tmp_path: Path) -> None:
+    root = tmp_path / "checkout"
+    for entry in FINGERPRINT_INPUTS:
+        source = PROJECT_ROOT / entry
+        if source.is_dir():
+            shutil.copytree(source, root / entry, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (root / entry).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, root / entry)
+    before = fingerprint(root)
+    assert before == fingerprint(PROJECT_ROOT)
+    with open(root / "data" / "hotline" / "districts.yml", "a", encoding="utf-8") as table:
+        table.write("# an operator's comment\n")
+    assert fingerprint(root) == before, "editing a routing table needs no retrain"
+    with open(root / "data" / "nlu" / "dialogue.yml", "a", encoding="utf-8") as nlu:
+        nlu.write("\n")
+    assert fingerprint(root) != before
