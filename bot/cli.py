@@ -1,10 +1,10 @@
 """`hotline …`: one command for the pieces. It wraps the standard Rasa and rasa-sdk commands.
 
-    hotline setup        create/migrate the ticket database
-    hotline db upgrade   the same, explicitly
-    hotline train        train the model if data/config/domain changed (--force to retrain)
-    hotline run          migrate, train if needed, start Rasa + actions + web, stop all on Ctrl-C
-    hotline chat         chat in the terminal with a running bot (REST channel)
+hotline setup        create/migrate the ticket database
+hotline db upgrade   the same, explicitly
+hotline train        train the model if data/config/domain changed (--force to retrain)
+hotline run          migrate, train if needed, start Rasa + actions + web, stop all on Ctrl-C
+hotline chat         chat in the terminal with a running bot (REST channel)
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 import uuid
 from types import FrameType
+from typing import Any
 
 from bot.config import Settings, load_settings
 
@@ -76,7 +77,10 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
         while not stopping:
             dead = stack.first_exited()
             if dead is not None:
-                print(f"{dead.name} 意外退出，正在停止其余服务。日志：\n{dead.log_tail()}", file=sys.stderr)
+                print(
+                    f"{dead.name} 意外退出，正在停止其余服务。日志：\n{dead.log_tail()}",
+                    file=sys.stderr,
+                )
                 code = 1
                 break
             time.sleep(0.5)
@@ -111,7 +115,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"      [{button.get('title')}] 输入 {button.get('payload')}")
 
 
-def _post_json(url: str, payload: dict[str, object]) -> list[dict[str, object]] | None:
+def _post_json(url: str, payload: dict[str, Any]) -> list[dict[str, Any]] | None:
     request = urllib.request.Request(
         url,
         data=json.dumps(payload).encode(),

@@ -114,9 +114,7 @@ def service_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def build_services(
-    settings: Settings, model: Path, *, with_web: bool = True
-) -> list[Service]:
+def build_services(settings: Settings, model: Path, *, with_web: bool = True) -> list[Service]:
     logs = settings.var_dir / "logs"
     endpoints = write_endpoints(settings)
     env = service_env(settings)
@@ -124,9 +122,13 @@ def build_services(
         Service(
             name="action server",
             command=[
-                sys.executable, "-m", "rasa_sdk",
-                "--actions", "actions",
-                "--port", str(settings.action_port),
+                sys.executable,
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "actions",
+                "--port",
+                str(settings.action_port),
             ],
             env=env,
             ready_url=f"http://{settings.host}:{settings.action_port}/health",
@@ -135,13 +137,19 @@ def build_services(
         Service(
             name="Rasa server",
             command=[
-                str(rasa_executable()), "run",
+                str(rasa_executable()),
+                "run",
                 "--enable-api",
-                "--interface", settings.host,
-                "--port", str(settings.rasa_port),
-                "--model", str(model),
-                "--endpoints", str(endpoints),
-                "--credentials", "credentials.yml",
+                "--interface",
+                settings.host,
+                "--port",
+                str(settings.rasa_port),
+                "--model",
+                str(model),
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                "credentials.yml",
             ],
             env={**rasa_env(), **{k: v for k, v in env.items() if k.startswith("HOTLINE_")}},
             ready_url=f"{settings.rasa_url}/status",

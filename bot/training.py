@@ -19,7 +19,14 @@ from bot.config import PROJECT_ROOT
 RASA_VENV = Path(os.environ.get("HOTLINE_RASA_VENV") or PROJECT_ROOT / ".venv-rasa")
 
 # What shapes a trained model. data/hotline/ (routing tables) is read by the actions, not by Rasa.
-FINGERPRINT_INPUTS = ("config.yml", "domain.yml", "data", "bot/nlu", "bot/domain", "requirements/rasa.lock")
+FINGERPRINT_INPUTS = (
+    "config.yml",
+    "domain.yml",
+    "data",
+    "bot/nlu",
+    "bot/domain",
+    "requirements/rasa.lock",
+)
 NOT_TRAINING_DATA = ("data/hotline",)
 
 
@@ -91,11 +98,16 @@ def ensure_model(models_dir: Path, *, force: bool = False, quiet: bool = False) 
     command = [
         str(rasa_executable()),
         "train",
-        "--config", "config.yml",
-        "--domain", "domain.yml",
-        "--data", "data",
-        "--out", str(models_dir),
-        "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain.yml",
+        "--data",
+        "data",
+        "--out",
+        str(models_dir),
+        "--fixed-model-name",
+        target.name.removesuffix(".tar.gz"),
     ]
     result = subprocess.run(
         command, cwd=PROJECT_ROOT, env=rasa_env(), capture_output=True, text=True, check=False
@@ -111,7 +123,9 @@ def ensure_model(models_dir: Path, *, force: bool = False, quiet: bool = False) 
 
 def _prune(models_dir: Path, keep: Path, how_many: int = 3) -> None:
     """Keep the newest few models (a branch switch back should not retrain), delete the rest."""
-    models = sorted(models_dir.glob("hotline-*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    models = sorted(
+        models_dir.glob("hotline-*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True
+    )
     for old in models[how_many:]:
         if old != keep:
             old.unlink(missing_ok=True)

@@ -40,7 +40,9 @@ def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test, dropped afterwards."""
     name = f"hotline_test_{uuid.uuid4().hex[:12]}"
     try:
-        admin = psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True)
+        admin = psycopg.connect(
+            "host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True
+        )
     except psycopg.OperationalError as exc:
         pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is required for this test: {exc}")
     with admin:

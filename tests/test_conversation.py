@@ -28,7 +28,9 @@ def _texts(replies: list[dict]) -> str:
 
 def _tickets_of(stack: RunningStack, sender: str) -> list[Ticket]:
     with make_session_factory(stack.engine)() as session:
-        query = select(Ticket).where(Ticket.sender_id == sender).options(selectinload(Ticket.events))
+        query = (
+            select(Ticket).where(Ticket.sender_id == sender).options(selectinload(Ticket.events))
+        )
         return list(session.scalars(query))
 
 
@@ -67,7 +69,10 @@ def test_complaint_is_filed_and_stored(stack: RunningStack) -> None:
     assert ticket.district == "洛龙区"
     assert ticket.phone == "13912345678"
     # The caller's words as typed, Chinese punctuation included.
-    assert ticket.description == "我们小区南门那段路挖开三个月了，一直没人管！下雨全是泥，老人孩子出门都得绕着走。"
+    assert (
+        ticket.description
+        == "我们小区南门那段路挖开三个月了，一直没人管！下雨全是泥，老人孩子出门都得绕着走。"
+    )
     assert [e.action for e in ticket.events] == ["file"]
 
 

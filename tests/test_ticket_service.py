@@ -98,5 +98,7 @@ def test_migrations_stairway(database_url: str) -> None:
     engine.dispose()
     upgrade(database_url)
     engine = make_engine(database_url)
-    assert {"tickets", "ticket_events", "ticket_sequences"} <= set(inspect(engine).get_table_names())
+    assert {"tickets", "ticket_events", "ticket_sequences"} <= set(
+        inspect(engine).get_table_names()
+    )
     engine.dispose()

@@ -34,7 +34,9 @@ def test_chat_api_relays_to_rasa_and_keeps_the_conversation(stack: RunningStack)
     page = session.get(f"{stack.settings.web_url}/", timeout=10)
     assert page.status_code == 200 and "12345" in page.text
     assert "hotline_sid" in session.cookies
-    first = session.post(f"{stack.settings.web_url}/api/chat", json={"message": "我要投诉"}, timeout=60)
+    first = session.post(
+        f"{stack.settings.web_url}/api/chat", json={"message": "我要投诉"}, timeout=60
+    )
     assert first.status_code == 200
     assert "描述" in first.json()["messages"][0]["text"]
     # Same cookie → same conversation: the form goes on to the next question.
@@ -57,7 +59,9 @@ def test_chat_api_relays_to_rasa_and_keeps_the_conversation(stack: RunningStack)
         ('{"message": "' + "投" * 2001 + '"}', 413, "2000"),
     ],
 )
-def test_bad_input_gets_a_clear_answer(stack: RunningStack, body: str, status: int, words: str) -> None:
+def test_bad_input_gets_a_clear_answer(
+    stack: RunningStack, body: str, status: int, words: str
+) -> None:
     response = _post(stack, body)
     assert response.status_code == status
     assert words in response.json()["error"]
@@ -75,7 +79,9 @@ def test_oversized_body_is_refused_without_a_trace(stack: RunningStack) -> None:
     ["😀😀😀 你好", "我要投訴，謝謝", "'; DROP TABLE tickets; --", "<script>alert(1)</script>"],
 )
 def test_odd_input_is_answered(stack: RunningStack, message: str) -> None:
-    response = requests.post(f"{stack.settings.web_url}/api/chat", json={"message": message}, timeout=60)
+    response = requests.post(
+        f"{stack.settings.web_url}/api/chat", json={"message": message}, timeout=60
+    )
     assert response.status_code == 200
     assert response.json()["messages"], "the bot always says something"
 
@@ -119,7 +125,9 @@ def browser() -> Iterator[object]:
     chromium = shutil.which("chromium")
     driver_path = shutil.which("chromedriver")
     if not chromium or not driver_path:
-        pytest.fail("Debian's chromium and chromium-driver are needed: apt-get install -y chromium chromium-driver")
+        pytest.fail(
+            "Debian's chromium and chromium-driver are needed: apt-get install -y chromium chromium-driver"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in (

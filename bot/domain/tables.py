@@ -21,7 +21,7 @@ def load_table(name: str) -> Any:
     return _load(str(TABLES_DIR / f"{name}.yml"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(path: str) -> Any:
     with open(path, encoding="utf-8") as handle:
         return yaml.safe_load(handle)

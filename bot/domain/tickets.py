@@ -15,7 +15,9 @@ TICKET_PREFIX = "LY"
 TICKET_ID_PATTERN = r"LY\d{8}-\d{4,6}"
 TICKET_ID_RE = re.compile(r"(?<![A-Za-z0-9])" + TICKET_ID_PATTERN + r"(?!\d)", re.IGNORECASE)
 # Six digits standing alone; not a sum of money or a count ("300000元", "200000平").
-ACCESS_CODE_RE = re.compile(r"(?<![\d\-¥￥.])(\d{6})(?![\d.%元块万亿米平号人天年月日次个岁吨台套件户间栋层份])")
+ACCESS_CODE_RE = re.compile(
+    r"(?<![\d\-¥￥.])(\d{6})(?![\d.%元块万亿米平号人天年月日次个岁吨台套件户间栋层份])"
+)
 
 # Slow enough to make an offline guess of a 6-digit code from a leaked database cost hours per
 # ticket, fast enough (~10 ms) not to matter in a conversation.

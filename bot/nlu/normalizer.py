@@ -6,7 +6,7 @@ mapping is one character to one character, which keeps annotated entity spans va
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -19,18 +19,16 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.domain.text import normalize
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
 class ChineseNormalizer(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "ChineseNormalizer":
+    ) -> ChineseNormalizer:
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

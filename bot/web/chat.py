@@ -58,9 +58,7 @@ async def chat_message(request: web.Request) -> web.Response:
     if not isinstance(message, str) or not message.strip():
         raise UserError(400, "请输入要发送的内容。")
     if len(message) > MAX_MESSAGE_CHARS:
-        raise UserError(
-            413, f"单条消息最多 {MAX_MESSAGE_CHARS} 个字，请分几次发送。"
-        )
+        raise UserError(413, f"单条消息最多 {MAX_MESSAGE_CHARS} 个字，请分几次发送。")
     sender = _sender_id(request) or secrets.token_hex(16)
     replies = await _ask_rasa(request.app, sender, message.strip())
     response = web.json_response({"messages": replies})
@@ -79,9 +77,7 @@ async def _ask_rasa(app: web.Application, sender: str, message: str) -> list[dic
             raw = await resp.json()
     except (aiohttp.ClientError, TimeoutError):
         logger.warning("Rasa unreachable for message %s", mask_text(message[:50]))
-        raise UserError(
-            503, "智能助手暂时无法回复，请稍后再试，或直接拨打12345。"
-        ) from None
+        raise UserError(503, "智能助手暂时无法回复，请稍后再试，或直接拨打12345。") from None
     return [_reply(item) for item in raw if isinstance(item, dict)]
 
 
