@@ -115,3 +115,34 @@ def test_fingerprint_follows_training_inputs_only(tmp_path: Path) -> None:
     with open(root / "data" / "nlu" / "dialogue.yml", "a", encoding="utf-8") as nlu:
         nlu.write("\n")
     assert fingerprint(root) != before
+
+
+@pytest.mark.stack
+def test_hotline_chat_talks_to_the_running_bot(stack) -> None:  # type: ignore[no-untyped-def]
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "HOTLINE_RASA_URL": stack.settings.rasa_url},
+        input="你好\n我要投诉\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "助手：您好" in result.stdout
+    assert "描述" in result.stdout
+
+
+def test_hotline_chat_says_when_no_bot_is_running() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "HOTLINE_RASA_URL": f"http://127.0.0.1:{free_port()}"},
+        input="你好\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0
+    assert "make run" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr

@@ -74,6 +74,9 @@ def test_complaint_is_filed_and_stored(stack: RunningStack) -> None:
         == "我们小区南门那段路挖开三个月了，一直没人管！下雨全是泥，老人孩子出门都得绕着走。"
     )
     assert [e.action for e in ticket.events] == ["file"]
+    # The caller's phone number never reaches the processes' logs.
+    for log in (stack.settings.var_dir / "logs").glob("*.log"):
+        assert "13912345678" not in log.read_text(encoding="utf-8", errors="replace"), log.name
 
 
 def test_status_query_with_number_and_code(stack: RunningStack) -> None:
