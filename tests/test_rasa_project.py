@@ -52,10 +52,14 @@ def test_rasa_data_validate_passes_without_fixable_warnings() -> None:
 def test_rasa_test_core_passes_the_test_stories(trained_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "results"
     result = _rasa(
-        "test", "core",
-        "--model", str(trained_model),
-        "--stories", "tests/test_stories.yml",
-        "--out", str(out),
+        "test",
+        "core",
+        "--model",
+        str(trained_model),
+        "--stories",
+        "tests/test_stories.yml",
+        "--out",
+        str(out),
         "--no-plot",
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
