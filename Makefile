@@ -26,6 +26,7 @@ lint: setup
 	@$(VENV)/mypy
 
 # Re-resolve both lock files, each in one pass (needs uv: .venv/bin/uv after setup).
+lock: export UV_PYTHON_DOWNLOADS = never
 lock:
 	@$(VENV)/uv pip compile requirements/service.in --python-version 3.11 --python-platform x86_64-manylinux_2_28 -o requirements/service.lock
 	@$(VENV)/uv pip compile requirements/rasa.in --python-version 3.10 --python-platform x86_64-manylinux_2_28 -o requirements/rasa.lock

@@ -11,7 +11,9 @@ from typing import Any, TypeVar
 from rasa_sdk import Tracker
 
 from bot.config import load_settings
+from bot.domain.categories import category_intents
 from bot.domain.privacy import mask_text
+from bot.domain.validators import clean_free_text
 from bot.tickets.db import make_engine, make_session_factory
 from bot.tickets.service import TicketService
 
@@ -53,11 +55,42 @@ CANCEL_MIN_CONFIDENCE = 0.9
 
 
 def is_cancel_command(tracker: Tracker) -> bool:
-    message = tracker.latest_message or {}
-    intent = message.get("intent") or {}
-    text = str(message.get("text") or "")
+    text = str((tracker.latest_message or {}).get("text") or "")
+    intent, confidence = latest_intent(tracker)
     return (
-        intent.get("name") == "stop"
-        and float(intent.get("confidence") or 0.0) >= CANCEL_MIN_CONFIDENCE
+        intent == "stop"
+        and confidence >= CANCEL_MIN_CONFIDENCE
         and len(text.strip()) <= CANCEL_MAX_CHARS
     )
+
+
+EMERGENCY_MIN_CONFIDENCE = 0.8
+
+
+def is_emergency(tracker: Tracker) -> bool:
+    intent, confidence = latest_intent(tracker)
+    return intent == "emergency" and confidence >= EMERGENCY_MIN_CONFIDENCE
+
+
+# A first message this long is a description, not just "我要投诉".
+MIN_FIRST_MESSAGE_CHARS = 12
+MAX_DESCRIPTION_CHARS = 4000
+
+
+def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    return intent.get("name"), float(intent.get("confidence") or 0.0)
+
+
+def first_message_description(tracker: Tracker, *, require_category: bool = True) -> str | None:
+    """The caller's latest message as the description, when it tells the story already.
+
+    Button payloads ("/complain_arrears") and short openers ("我要投诉") are not descriptions.
+    """
+    text = str((tracker.latest_message or {}).get("text") or "")
+    intent, _ = latest_intent(tracker)
+    if text.startswith("/") or len(text.strip()) < MIN_FIRST_MESSAGE_CHARS:
+        return None
+    if require_category and intent not in category_intents():
+        return None
+    return clean_free_text(text, MAX_DESCRIPTION_CHARS)

@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions._shared import is_cancel_command
+from actions._shared import is_cancel_command, is_emergency
 
 
 class CancellableFormValidation(FormValidationAction, abc.ABC):
@@ -28,10 +28,14 @@ class CancellableFormValidation(FormValidationAction, abc.ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        requested = tracker.get_slot("requested_slot")
         if tracker.active_loop.get("name") and is_cancel_command(tracker):
-            requested = tracker.get_slot("requested_slot")
             events: list[EventType] = [SlotSet("requested_slot", None)]
             if requested:
                 events.insert(0, SlotSet(requested, None))
             return events
+        if is_emergency(tracker):
+            # Safety first: the numbers to call, then the same question again.
+            dispatcher.utter_message(response="utter_emergency")
+            return [SlotSet(requested, None)] if requested else []
         return await super().run(dispatcher, tracker, domain)

@@ -10,28 +10,57 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._shared import (
+    MAX_DESCRIPTION_CHARS,
+    first_message_description,
     last_user_message_key,
+    latest_intent,
     log_masked,
     logger,
     run_blocking,
     ticket_service,
 )
 from actions.forms import CancellableFormValidation
+from bot.domain.categories import category_for_intent, category_intents
 from bot.domain.districts import find_district, official_names
 from bot.domain.validators import clean_free_text, find_phone
 from bot.tickets.service import TicketDraft
 
 FORM_SLOTS = ("description", "organization", "district", "phone", "confirmed", "category")
-
-# A description longer than this is cut: 12345 work orders carry a summary, and the cap keeps
-# one pasted document from filling the database.
-MAX_DESCRIPTION_CHARS = 4000
 MIN_DESCRIPTION_CHARS = 4
+# Entities in the message that opened the form fill these slots, so they are not asked again.
+PREFILL_FROM_ENTITIES = {"organization": "organization", "district": "district", "phone": "phone"}
 
 
 class ValidateComplaintForm(CancellableFormValidation):
     def name(self) -> str:
         return "validate_complaint_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        if tracker.get_slot("requested_slot") is None:  # the form's first turn
+            events = self._prefill_from_first_message(tracker) + events
+        return events
+
+    def _prefill_from_first_message(self, tracker: Tracker) -> list[EventType]:
+        """On activation: category from the intent, the story and named facts from the message."""
+        events: list[EventType] = []
+        intent, _ = latest_intent(tracker)
+        if tracker.get_slot("category") is None and intent in category_intents():
+            events.append(SlotSet("category", category_for_intent(intent)))
+        if tracker.get_slot("description") is None:
+            description = first_message_description(tracker)
+            if description:
+                events.append(SlotSet("description", description))
+        entities = (tracker.latest_message or {}).get("entities") or []
+        for slot, entity in PREFILL_FROM_ENTITIES.items():
+            if tracker.get_slot(slot) is not None:
+                continue
+            value = next((e.get("value") for e in entities if e.get("entity") == entity), None)
+            if isinstance(value, str) and value.strip():
+                events.append(SlotSet(slot, clean_free_text(value, 200)))
+        return events
 
     def validate_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

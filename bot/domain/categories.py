@@ -23,6 +23,15 @@ def category_for_intent(intent: str | None) -> str:
     return str(table["unclassified"]["code"])
 
 
+def category_intents() -> list[str]:
+    """The complaint intents, in table order."""
+    return [str(entry["intent"]) for entry in load_table("categories")["categories"]]
+
+
+def category_label_for_intent(intent: str) -> str:
+    return category_label(category_for_intent(intent))
+
+
 def state_label(code: str) -> str:
     for entry in load_table("ticket_states")["states"]:
         if entry["code"] == code:

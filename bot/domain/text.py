@@ -6,6 +6,9 @@ so every mapping here is one character to one character.
 
 from __future__ import annotations
 
+import functools
+from importlib import resources
+
 _FULLWIDTH_START = 0xFF01
 _FULLWIDTH_END = 0xFF5E
 _FULLWIDTH_OFFSET = 0xFEE0
@@ -29,6 +32,28 @@ def to_halfwidth(text: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=1)
+def _traditional_to_simplified() -> dict[int, str]:
+    """OpenCC's character table (TSCharacters), one character to one character.
+
+    Phrase-level conversion would read better in places but can change the length of the text,
+    and NLU entity offsets must stay valid; for classification the character table is enough.
+    """
+    table: dict[int, str] = {}
+    source = resources.files("opencc") / "dictionary" / "TSCharacters.txt"
+    for line in source.read_text(encoding="utf-8").splitlines():
+        traditional, _, simplified = line.partition("\t")
+        candidates = simplified.split()
+        if len(traditional) == 1 and candidates and len(candidates[0]) == 1:
+            table[ord(traditional)] = candidates[0]
+    return table
+
+
+def to_simplified(text: str) -> str:
+    """洛龍區 → 洛龙区, 投訴 → 投诉 (character by character)."""
+    return text.translate(_traditional_to_simplified())
+
+
 def normalize(text: str) -> str:
     """The normal form every component and validator works on (same length as the input)."""
-    return to_halfwidth(text)
+    return to_simplified(to_halfwidth(text))

@@ -1,0 +1,44 @@
+"""When the classifier is unsure: offer the two or three likeliest complaint categories as buttons
+instead of a dead end, and keep what the caller wrote as the description."""
+
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions._shared import first_message_description
+from bot.domain.categories import category_intents, category_label_for_intent
+
+MAX_CHOICES = 3
+# Below this a category is not worth offering; the ranking's tail is noise.
+MIN_CONFIDENCE = 0.05
+
+
+class ActionClarifyCategory(Action):
+    def name(self) -> str:
+        return "action_clarify_category"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        categories = set(category_intents())
+        likely = [
+            item["name"]
+            for item in ranking
+            if item.get("name") in categories
+            and float(item.get("confidence") or 0) >= MIN_CONFIDENCE
+        ][:MAX_CHOICES]
+        if not likely:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        buttons = [
+            {"title": category_label_for_intent(intent), "payload": f"/{intent}"}
+            for intent in likely
+        ]
+        buttons.append({"title": "都不是", "payload": "/complain"})
+        dispatcher.utter_message(response="utter_choose_category", buttons=buttons)
+        description = first_message_description(tracker, require_category=False)
+        return [SlotSet("description", description)] if description else []

@@ -1,0 +1,117 @@
+"""Dates as callers write them, resolved against today: 2023年3月15日, 去年8月, 前年, 上个月, 昨天.
+
+Values are ISO strings at the precision the caller gave: "2023-03-15", "2023-03" or "2023".
+A month or day without a year means the most recent one that is not in the future: complaints
+are about the past.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+
+_CN = {"零": 0, "〇": 0, "○": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+       "七": 7, "八": 8, "九": 9, "十": 10}  # fmt: skip
+_NUM = r"[0-9]{1,4}|[零〇○一二两三四五六七八九十]{1,4}"
+_RELATIVE_YEAR = {"今年": 0, "本年": 0, "去年": -1, "上年": -1, "前年": -2, "大前年": -3}
+
+_ABSOLUTE = re.compile(
+    rf"(?P<year>[0-9]{{4}}|[零〇○一二三四五六七八九]{{4}}|[0-9]{{2}}(?=年))年"
+    rf"(?:(?P<month>{_NUM})月(?:份)?(?:(?P<day>{_NUM})[日号號])?)?"
+)
+_NUMERIC = re.compile(
+    r"(?<![0-9])(?P<year>20[0-9]{2}|19[0-9]{2})[-/.](?P<month>[0-9]{1,2})(?:[-/.](?P<day>[0-9]{1,2}))?(?![0-9])"
+)
+_RELATIVE = re.compile(
+    rf"(?P<rel>大前年|前年|去年|上年|今年|本年)(?:(?P<month>{_NUM})月(?:份)?(?:(?P<day>{_NUM})[日号號])?)?"
+)
+_MONTH_DAY = re.compile(rf"(?<![0-9年])(?P<month>{_NUM})月(?:份)?(?:(?P<day>{_NUM})[日号號])?")
+_RELATIVE_MONTH = re.compile(r"上上个月|上个月|上月|这个月|本月|上上月")
+_RELATIVE_DAY = re.compile(r"大前天|前天|昨天|今天")
+
+
+def _cn_int(text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    if all(c in _CN for c in text):
+        if "十" in text:  # 十二, 二十, 二十三, 十
+            tens, _, ones = text.partition("十")
+            return (_CN[tens] if tens else 1) * 10 + (_CN[ones] if ones else 0)
+        value = 0
+        for char in text:  # 二〇二三
+            value = value * 10 + _CN[char]
+        return value
+    return None
+
+
+def _iso(year: int, month: int | None = None, day: int | None = None) -> str | None:
+    if not 1949 <= year <= 2100:
+        return None
+    if month is None:
+        return f"{year:04d}"
+    if not 1 <= month <= 12:
+        return None
+    if day is None:
+        return f"{year:04d}-{month:02d}"
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def _month_back(today: dt.date, months: int) -> str:
+    index = today.year * 12 + today.month - 1 - months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def find_dates(text: str, today: dt.date) -> Iterator[tuple[int, int, str]]:
+    """(start, end, ISO value) for every date mention, non-overlapping, in text order."""
+    found: list[tuple[int, int, str]] = []
+    taken = [False] * len(text)
+
+    def add(start: int, end: int, value: str | None) -> None:
+        if value and not any(taken[start:end]):
+            found.append((start, end, value))
+            taken[start:end] = [True] * (end - start)
+
+    for match in _ABSOLUTE.finditer(text):
+        year = _cn_int(match.group("year"))
+        if year is not None and year < 100:
+            year += 2000
+        month = _cn_int(match.group("month")) if match.group("month") else None
+        day = _cn_int(match.group("day")) if match.group("day") else None
+        if year is not None:
+            add(match.start(), match.end(), _iso(year, month, day))
+    for match in _NUMERIC.finditer(text):
+        day = int(match.group("day")) if match.group("day") else None
+        add(
+            match.start(),
+            match.end(),
+            _iso(int(match.group("year")), int(match.group("month")), day),
+        )
+    for match in _RELATIVE.finditer(text):
+        year = today.year + _RELATIVE_YEAR[match.group("rel")]
+        month = _cn_int(match.group("month")) if match.group("month") else None
+        day = _cn_int(match.group("day")) if match.group("day") else None
+        add(match.start(), match.end(), _iso(year, month, day))
+    for match in _RELATIVE_MONTH.finditer(text):
+        back = {"上上个月": 2, "上上月": 2, "上个月": 1, "上月": 1}.get(match.group(0), 0)
+        add(match.start(), match.end(), _month_back(today, back))
+    for match in _RELATIVE_DAY.finditer(text):
+        back = {"大前天": 3, "前天": 2, "昨天": 1, "今天": 0}[match.group(0)]
+        add(match.start(), match.end(), (today - dt.timedelta(days=back)).isoformat())
+    for match in _MONTH_DAY.finditer(text):
+        month = _cn_int(match.group("month"))
+        day = _cn_int(match.group("day")) if match.group("day") else None
+        if month is None or not 1 <= month <= 12:
+            continue
+        year = today.year
+        if (month, day or 1) > (today.month, today.day):
+            year -= 1  # "8月" said in March means last August
+        add(match.start(), match.end(), _iso(year, month, day))
+    yield from sorted(found)
+
+
+def parse_date(text: str, today: dt.date) -> str | None:
+    return next((value for _, _, value in find_dates(text, today)), None)

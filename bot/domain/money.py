@@ -1,0 +1,122 @@
+"""Sums of money as people write them: 38万元, 三十八万, 1.2亿, 五千块, 3万5, 130多万, ￥12,000.
+
+Values are yuan. "多/余/来" (130多万 = "over 1.3 million") give the stated lower bound: a ticket
+records what the caller claims, not an estimate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5,
+              "六": 6, "七": 7, "八": 8, "九": 9}  # fmt: skip
+_SMALL_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+_BIG_UNITS = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
+_NEXT_LOWER = {10**8: 10**7, 10**4: 10**3, 1000: 100, 100: 10}
+
+_NUMBER_CHARS = "0-9.,，零〇一二两俩三四五六七八九十拾百佰千仟万萬亿億"
+_APPROX = "多余来"
+_CURRENCY_AFTER = r"(?:块钱|塊錢|块|塊|元|圆|圓|rmb|RMB)"
+_MONEY = re.compile(
+    rf"(?P<prefix>[¥￥]\s*|人民币\s*)?"
+    rf"(?P<number>[0-9零〇一二两俩三四五六七八九十拾][{_NUMBER_CHARS}{_APPROX}]*)"
+    rf"(?P<currency>{_CURRENCY_AFTER})?"
+)
+# After 万/亿 without 元, these make it a count of something else (3万人, 2万平方米, 5万吨).
+_NOT_MONEY_AFTER = re.compile(
+    r"\s*(?:人|名|户|平|米|吨|亩|斤|公里|千米|次|个|辆|台|套|间|栋|字|件|册|头|只|棵|株|岁|年|天|小时|分钟|张|份|家|所|层)"
+)
+
+
+_TRAILING_OTHER_NUMBER = re.compile(r"([万萬亿億][多余来]?)([0-9]{2,}.*)$")
+
+
+def _parse_token_stream(text: str) -> Decimal | None:
+    """Chinese/Arabic mixed numeral → Decimal (3万5 → 35000, 一亿两千万 → 120000000)."""
+    text = text.replace(",", "").replace("，", "")
+    for mark in _APPROX:
+        text = text.replace(mark, "")
+    if not text:
+        return None
+    total = Decimal(0)
+    section = Decimal(0)
+    number: Decimal | None = None
+    last_unit = 0
+    position = 0
+    while position < len(text):
+        char = text[position]
+        if char.isdigit() or char == ".":
+            match = re.match(r"[0-9]+(?:\.[0-9]+)?", text[position:])
+            if not match:
+                return None
+            try:
+                number = Decimal(match.group(0))
+            except InvalidOperation:
+                return None
+            position += len(match.group(0))
+            continue
+        if char in _CN_DIGITS:
+            digit = Decimal(_CN_DIGITS[char])
+            # 二〇二三 style digit strings: append.
+            number = digit if number is None or char in "零〇" else number * 10 + digit
+            position += 1
+            continue
+        if char in _SMALL_UNITS:
+            unit = _SMALL_UNITS[char]
+            section += (number if number is not None else Decimal(1)) * unit
+            number, last_unit = None, unit
+        elif char in _BIG_UNITS:
+            unit = _BIG_UNITS[char]
+            section += number if number is not None else Decimal(0)
+            if section == 0:
+                section = Decimal(1)
+            if unit == 10**8:
+                total = (total + section) * unit
+            else:
+                total += section * unit
+            section, number, last_unit = Decimal(0), None, unit
+        else:
+            return None
+        position += 1
+    if number is not None:
+        # "3万5" means 3万5千; "两百五" means 250: a bare trailing digit takes the next lower unit.
+        if last_unit in _NEXT_LOWER and number < 10 and number == number.to_integral():
+            number *= _NEXT_LOWER[last_unit]
+        section += number
+    value = total + section
+    return value if value > 0 else None
+
+
+def _as_number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral() else float(round(value, 2))
+
+
+def find_amounts(text: str) -> Iterator[tuple[int, int, int | float]]:
+    """(start, end, yuan) for every sum of money in text."""
+    for match in _MONEY.finditer(text):
+        number = match.group("number").rstrip(".,，")
+        currency = match.group("currency")
+        end = match.start("number") + len(number)
+        if not currency:
+            # "30万2023年": what follows 万 is another number, not "30万2千".
+            cut = _TRAILING_OTHER_NUMBER.search(number)
+            if cut:
+                number = number[: cut.start(2)]
+                end = match.start("number") + len(number)
+        has_big_unit = any(unit in number for unit in _BIG_UNITS)
+        is_money = bool(match.group("currency") or match.group("prefix"))
+        if not is_money and has_big_unit:
+            is_money = not _NOT_MONEY_AFTER.match(text, end)
+        if not is_money:
+            continue
+        value = _parse_token_stream(number)
+        if value is None:
+            continue
+        yield match.start(), match.end("currency") if currency else end, _as_number(value)
+
+
+def parse_amount(text: str) -> int | float | None:
+    """The first sum of money in text, in yuan."""
+    return next((value for _, _, value in find_amounts(text)), None)
