@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -91,6 +92,25 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.evaluation.report import confusion_png, markdown
+    from bot.evaluation.runner import evaluate, save_json
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = evaluate(settings, with_baselines=not args.no_baselines)
+    text = markdown(report, "hotline eval" + (" --no-baselines" if args.no_baselines else ""))
+    (out / "eval.md").write_text(text, encoding="utf-8")
+    save_json(report, out / "eval.json")
+    ours = report.systems[0]
+    confusion_png(ours, "dev", out / "confusion-dev.png")
+    if ours.real is not None:
+        confusion_png(ours, "real", out / "confusion-real.png")
+    print(text)
+    print(f"报告已写入 {out}/（eval.md、eval.json、confusion-*.png）")
+    return 0
+
+
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     sender = args.sender or f"shell-{uuid.uuid4().hex[:12]}"
     url = f"{settings.rasa_url}/webhooks/rest/webhook"
@@ -155,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="start Rasa, the action server and the web service").set_defaults(
         func=cmd_run
     )
+    evaluation = sub.add_parser("eval", help="evaluate the NLU on the dev and real-complaint sets")
+    evaluation.add_argument("--out", default="reports", help="where to write the report")
+    evaluation.add_argument("--no-baselines", action="store_true", help="skip the two baselines")
+    evaluation.set_defaults(func=cmd_eval)
     chat = sub.add_parser("chat", help="chat with the running bot in this terminal")
     chat.add_argument("--sender", help="conversation id (default: a new one)")
     chat.set_defaults(func=cmd_chat)

@@ -8,6 +8,7 @@ respondent organisation is left to the statistical model.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -28,6 +29,10 @@ class Found:
 
 
 def china_today() -> dt.date:
+    """Today in Luoyang; HOTLINE_TODAY=YYYY-MM-DD pins it (evaluations must not drift with time)."""
+    pinned = os.environ.get("HOTLINE_TODAY")
+    if pinned:
+        return dt.date.fromisoformat(pinned)
     return dt.datetime.now(CHINA_TZ).date()
 
 

@@ -11,17 +11,22 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}  # fmt: skip
+              "六": 6, "七": 7, "八": 8, "九": 9,
+              # 大写 numerals, as written on contracts and invoices
+              "壹": 1, "贰": 2, "貳": 2, "叁": 3, "参": 3, "參": 3, "肆": 4, "伍": 5, "陆": 6,
+              "陸": 6, "柒": 7, "捌": 8, "玖": 9}  # fmt: skip
 _SMALL_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
 _BIG_UNITS = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
 _NEXT_LOWER = {10**8: 10**7, 10**4: 10**3, 1000: 100, 100: 10}
 
-_NUMBER_CHARS = "0-9.,，零〇一二两俩三四五六七八九十拾百佰千仟万萬亿億"
+_NUMBER_CHARS = "0-9.零〇一二两俩三四五六七八九十拾百佰千仟万萬亿億壹贰貳叁参參肆伍陆陸柒捌玖"
 _APPROX = "多余来"
 _CURRENCY_AFTER = r"(?:块钱|塊錢|块|塊|元|圆|圓|rmb|RMB)"
 _MONEY = re.compile(
     rf"(?P<prefix>[¥￥]\s*|人民币\s*)?"
-    rf"(?P<number>[0-9零〇一二两俩三四五六七八九十拾][{_NUMBER_CHARS}{_APPROX}]*)"
+    # A comma only as a thousands separator (12,000), never the end of a clause (50万，一分没给).
+    rf"(?P<number>(?:[0-9]{{1,3}}(?:,[0-9]{{3}})+|[0-9零〇一二两俩三四五六七八九十拾壹贰貳叁参參肆伍陆陸柒捌玖])"
+    rf"[{_NUMBER_CHARS}{_APPROX}]*)"
     rf"(?P<currency>{_CURRENCY_AFTER})?"
 )
 # After 万/亿 without 元, these make it a count of something else (3万人, 2万平方米, 5万吨).
@@ -96,7 +101,7 @@ def _as_number(value: Decimal) -> int | float:
 def find_amounts(text: str) -> Iterator[tuple[int, int, int | float]]:
     """(start, end, yuan) for every sum of money in text."""
     for match in _MONEY.finditer(text):
-        number = match.group("number").rstrip(".,，")
+        number = match.group("number").rstrip(".")
         currency = match.group("currency")
         end = match.start("number") + len(number)
         if not currency:

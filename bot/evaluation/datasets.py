@@ -1,0 +1,66 @@
+"""The evaluation sets: the dev test set, the real published complaints, the entity test file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot.config import PROJECT_ROOT
+from bot.nlu_data import read_nlu
+
+DEV_SET = PROJECT_ROOT / "tests" / "nlu" / "dev_set.yml"
+ENTITY_SET = PROJECT_ROOT / "tests" / "nlu" / "entities.yml"
+REAL_SET = PROJECT_ROOT.parent / "shared" / "eval" / "real-complaints-dev.jsonl"
+
+
+@dataclass(frozen=True)
+class Labelled:
+    text: str
+    intent: str
+    organizations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EntityCase:
+    text: str
+    expected: tuple[tuple[str, str], ...]  # (entity, value as text)
+    today: str
+
+
+def training_set() -> list[Labelled]:
+    return [Labelled(e.text, e.intent) for e in read_nlu([PROJECT_ROOT / "data" / "nlu"])]
+
+
+def dev_set() -> list[Labelled]:
+    return [
+        Labelled(e.text, e.intent, tuple(t for kind, t in e.entities if kind == "organization"))
+        for e in read_nlu([DEV_SET])
+    ]
+
+
+def real_set(path: Path = REAL_SET) -> list[Labelled]:
+    """The published complaints; their labels are category codes or query_status."""
+    if not path.exists():
+        return []
+    items = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            label = row["label"]
+            items.append(
+                Labelled(row["text"], label if label == "query_status" else f"complain_{label}")
+            )
+    return items
+
+
+def entity_cases(path: Path = ENTITY_SET) -> list[EntityCase]:
+    with open(path, encoding="utf-8") as handle:
+        content = yaml.safe_load(handle)
+    cases = []
+    for row in content["cases"]:
+        expected = tuple((str(k), str(v)) for item in row["entities"] for k, v in item.items())
+        cases.append(EntityCase(row["text"], expected, str(content["today"])))
+    return cases

@@ -1,0 +1,292 @@
+"""Runs the evaluation: our pipeline and two baselines on the same split, through the real Rasa
+server's /model/parse, and writes a markdown report with confusion matrices."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bot.config import PROJECT_ROOT, Settings
+from bot.domain.categories import category_intents
+from bot.evaluation import datasets
+from bot.evaluation.baselines import TfidfLogReg
+from bot.evaluation.metrics import EntityScore, IntentScores, entity_scores, intent_scores
+from bot.stack import Service, Stack
+from bot.training import ensure_model, rasa_env, rasa_executable
+
+STOCK_CONFIG = Path(__file__).resolve().parent / "stock_pipeline.yml"
+RULE_ENTITIES = ("amount", "date", "phone", "uscc", "id_number", "ticket_id", "access_code")
+
+
+@dataclass
+class Parsed:
+    intent: str  # nlu_fallback when the FallbackClassifier fired
+    best_guess: str  # the classifier's top intent, fallback or not
+    confidence: float
+    entities: list[dict[str, Any]]
+    millis: float
+
+
+@dataclass
+class SystemResult:
+    name: str
+    dev: IntentScores
+    real: IntentScores | None
+    dev_predictions: list[str] = field(default_factory=list)
+    real_predictions: list[str] = field(default_factory=list)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def train_stock_baseline(models_dir: Path) -> Path:
+    """Rasa's stock Chinese NLU pipeline on our training data, cached by its inputs."""
+    digest = hashlib.sha256(STOCK_CONFIG.read_bytes())
+    for path in sorted((PROJECT_ROOT / "data" / "nlu").rglob("*.yml")):
+        digest.update(path.read_bytes())
+    digest.update((PROJECT_ROOT / "requirements" / "rasa.lock").read_bytes())
+    name = f"stock-{digest.hexdigest()[:16]}"
+    target = models_dir / f"{name}.tar.gz"
+    if target.exists():
+        return target
+    print(f"训练基线模型（Rasa 默认中文流水线）→ {target.name} …", flush=True)
+    result = subprocess.run(
+        [
+            str(rasa_executable()), "train", "nlu",
+            "--config", str(STOCK_CONFIG),
+            "--nlu", "data/nlu",
+            "--out", str(models_dir),
+            "--fixed-model-name", name,
+        ],
+        cwd=PROJECT_ROOT, env=rasa_env(), capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if result.returncode != 0 or not target.exists():
+        raise SystemExit(f"基线模型训练失败：\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return target
+
+
+class RasaParser:
+    """A Rasa server with one model, answering /model/parse over HTTP."""
+
+    def __init__(self, model: Path, var_dir: Path, today: str) -> None:
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self._stack = Stack(
+            [
+                Service(
+                    name=f"Rasa ({model.name})",
+                    command=[
+                        str(rasa_executable()), "run", "--enable-api",
+                        "--interface", "127.0.0.1", "--port", str(port), "--model", str(model),
+                    ],
+                    env={**rasa_env(), "HOTLINE_TODAY": today},
+                    ready_url=f"{self.url}/status",
+                    log_path=var_dir / "logs" / f"eval-{model.name}.log",
+                    ready_check=lambda body: b'"model_file"' in body,
+                )
+            ]
+        )  # fmt: skip
+        self._session = requests.Session()
+
+    def __enter__(self) -> RasaParser:
+        self._stack.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._session.close()
+        self._stack.stop()
+
+    def parse(self, text: str) -> Parsed:
+        started = time.perf_counter()
+        response = self._session.post(f"{self.url}/model/parse", json={"text": text}, timeout=60)
+        millis = (time.perf_counter() - started) * 1000
+        response.raise_for_status()
+        data = response.json()
+        intent = data.get("intent") or {}
+        ranking = [r for r in data.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+        return Parsed(
+            intent=str(intent.get("name")),
+            best_guess=str(ranking[0]["name"]) if ranking else str(intent.get("name")),
+            confidence=float(intent.get("confidence") or 0.0),
+            entities=list(data.get("entities") or []),
+            millis=millis,
+        )
+
+
+def _latency_texts(texts: list[str], length: int = 100, count: int = 60) -> list[str]:
+    """Messages of exactly `length` characters cut from the dev set's own sentences."""
+    stream = "".join(texts)
+    if not stream:
+        return []
+    while len(stream) < length * count:
+        stream += stream
+    return [stream[i * length : (i + 1) * length] for i in range(count)]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+@dataclass
+class Report:
+    systems: list[SystemResult]
+    entity_scores: dict[str, EntityScore]
+    organization: EntityScore
+    latency_p50: float
+    latency_p95: float
+    training_seconds: float | None
+    counts: dict[str, int]
+    low_confidence_share: float
+
+
+def evaluate(settings: Settings, *, with_baselines: bool = True) -> Report:
+    categories = category_intents()
+    dev = datasets.dev_set()
+    real = datasets.real_set()
+    train = datasets.training_set()
+    cases = datasets.entity_cases()
+    today = cases[0].today if cases else "2026-11-25"
+    started = time.monotonic()
+    fingerprint_model = ensure_model(settings.models_dir, quiet=True)
+    training_seconds = time.monotonic() - started
+    trained_now = training_seconds > 20  # a cached model loads in well under that
+
+    systems: list[SystemResult] = []
+    with RasaParser(fingerprint_model, settings.var_dir, today) as ours:
+        for text in [d.text for d in dev[:5]]:
+            ours.parse(text)  # warm-up
+        dev_parsed = [ours.parse(d.text) for d in dev]
+        real_parsed = [ours.parse(r.text) for r in real]
+        entity_parsed = [ours.parse(c.text) for c in cases]
+        latency = [ours.parse(t).millis for t in _latency_texts([d.text for d in dev])]
+    systems.append(
+        _system("ours (hotline pipeline)", dev, real, dev_parsed, real_parsed, categories)
+    )
+
+    if with_baselines:
+        stock_model = train_stock_baseline(settings.models_dir)
+        with RasaParser(stock_model, settings.var_dir, today) as stock:
+            stock_dev = [stock.parse(d.text) for d in dev]
+            stock_real = [stock.parse(r.text) for r in real]
+        systems.append(
+            _system(
+                "Rasa stock zh (Jieba+CountVectors+DIET)",
+                dev,
+                real,
+                stock_dev,
+                stock_real,
+                categories,
+            )
+        )
+        tfidf = TfidfLogReg().fit([t.text for t in train], [t.intent for t in train])
+        systems.append(
+            SystemResult(
+                name="TF-IDF char 1–3 + LogisticRegression",
+                dev=intent_scores(
+                    [d.intent for d in dev], tfidf.predict([d.text for d in dev]), categories
+                ),
+                real=intent_scores(
+                    [r.intent for r in real], tfidf.predict([r.text for r in real]), categories
+                )
+                if real
+                else None,
+                dev_predictions=tfidf.predict([d.text for d in dev]),
+                real_predictions=tfidf.predict([r.text for r in real]) if real else [],
+            )
+        )
+
+    predicted_entities = [
+        [
+            (str(e["entity"]), str(e["value"]))
+            for e in p.entities
+            if e.get("entity") in RULE_ENTITIES
+        ]
+        for p in entity_parsed
+    ]
+    rule_scores = entity_scores([c.expected for c in cases], predicted_entities, RULE_ENTITIES)
+    organization = entity_scores(
+        [tuple(("organization", o) for o in d.organizations) for d in dev],
+        [
+            [
+                ("organization", str(e.get("value")))
+                for e in p.entities
+                if e.get("entity") == "organization"
+            ]
+            for p in dev_parsed
+        ],
+        ("organization",),
+    )["organization"]
+    low = sum(1 for p in dev_parsed if p.intent == "nlu_fallback") / max(len(dev_parsed), 1)
+    return Report(
+        systems=systems,
+        entity_scores=rule_scores,
+        organization=organization,
+        latency_p50=statistics.median(latency) if latency else 0.0,
+        latency_p95=_percentile(latency, 95) if latency else 0.0,
+        training_seconds=training_seconds if trained_now else None,
+        counts={
+            "train": len(train),
+            "dev": len(dev),
+            "real": len(real),
+            "entity_cases": len(cases),
+        },
+        low_confidence_share=low,
+    )
+
+
+def _system(
+    name: str,
+    dev: list[datasets.Labelled],
+    real: list[datasets.Labelled],
+    dev_parsed: list[Parsed],
+    real_parsed: list[Parsed],
+    categories: list[str],
+) -> SystemResult:
+    dev_predictions = [_resolve(p) for p in dev_parsed]
+    real_predictions = [_resolve(p) for p in real_parsed]
+    return SystemResult(
+        name=name,
+        dev=intent_scores([d.intent for d in dev], dev_predictions, categories),
+        real=intent_scores([r.intent for r in real], real_predictions, categories)
+        if real
+        else None,
+        dev_predictions=dev_predictions,
+        real_predictions=real_predictions,
+    )
+
+
+def _resolve(parsed: Parsed) -> str:
+    """The classifier's best guess. When it is unsure (nlu_fallback) the bot offers its best
+    guesses as buttons, led by this one; how often that happens is reported separately."""
+    return parsed.best_guess
+
+
+def save_json(report: Report, path: Path) -> None:
+    payload = {
+        "counts": report.counts,
+        "systems": [
+            {"name": s.name, "dev": s.dev.as_dict(), "real": s.real.as_dict() if s.real else None}
+            for s in report.systems
+        ],
+        "entities": {k: v.as_dict() for k, v in report.entity_scores.items()},
+        "organization": report.organization.as_dict(),
+        "latency_ms": {"p50": report.latency_p50, "p95": report.latency_p95},
+        "training_seconds": report.training_seconds,
+        "low_confidence_share": report.low_confidence_share,
+    }
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
