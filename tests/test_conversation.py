@@ -164,3 +164,36 @@ def test_cancel_while_asking_about_a_ticket(stack: RunningStack) -> None:
     sender = _sender()
     assert "工单号" in _texts(stack.say(sender, "查一下我的工单进度"))
     assert "取消" in _texts(stack.say(sender, "算了"))
+
+
+def test_emergency_is_answered_at_once(stack: RunningStack) -> None:
+    reply = _texts(stack.say(_sender(), "着火了！三楼冒黑烟了快来人"))
+    assert "119" in reply and "110" in reply
+
+
+def test_emergency_in_the_middle_of_a_complaint(stack: RunningStack) -> None:
+    sender = _sender()
+    stack.say(sender, "我要投诉")
+    reply = _texts(stack.say(sender, "有人晕倒了没呼吸了快叫救护车"))
+    assert "120" in reply
+    assert "描述" in reply  # and the same question again, nothing lost
+
+
+def test_a_story_in_the_first_message_is_not_asked_again(stack: RunningStack) -> None:
+    sender = _sender()
+    first = (
+        "洛龙区住建局拖欠我们公司工程款三十八万元，2023年就完工验收了，"
+        "财务一直说没钱，到现在一分没给，工人工资都发不出来了"
+    )
+    reply = _texts(stack.say(sender, first))
+    assert "描述" not in reply
+    # The district came with the story; what is left is asked.
+    while "电话" not in reply:
+        assert "区县" not in reply
+        reply = _texts(stack.say(sender, "洛龙区住建局"))
+    summary = _texts(stack.say(sender, "13700379123"))
+    assert first in summary and "洛龙区" in summary
+    stack.say(sender, "/affirm")
+    [ticket] = _tickets_of(stack, sender)
+    assert ticket.category == "arrears"
+    assert ticket.description == first
