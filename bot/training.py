@@ -43,6 +43,9 @@ def rasa_env() -> dict[str, str]:
     env.update(
         {
             "RASA_TELEMETRY_ENABLED": "false",
+            # Rasa 3.6 restores components from its training cache by fingerprints that miss
+            # some config changes (seen: DIET restored after the featurizer config changed).
+            "RASA_MAX_CACHE_SIZE": "0",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "PYTHONWARNINGS": "ignore",

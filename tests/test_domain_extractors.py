@@ -43,6 +43,9 @@ TODAY = dt.date(2026, 11, 25)
         ("2万平方米的厂房", None),
         ("公司2015年成立", None),
         ("第三次来了", None),
+        ("每回都罚同一块牌子", None),
+        ("两块钱", 2),
+        ("五块", 5),
     ],
 )
 def test_parse_amount(text: str, yuan: int | None) -> None:
@@ -68,7 +71,9 @@ def test_amounts_do_not_swallow_a_following_year() -> None:
         ("昨天又来罚款", "2026-11-24"),
         ("12月份的工资", "2025-12"),  # said in November: last December
         ("3月15号", "2026-03-15"),
-        ("15年签的", "2015"),
+        ("15年3月签的", "2015-03"),
+        ("签了30年的特许经营协议", None),
+        ("在这干了15年", None),
         ("2023年2月30日", None),
         ("干了12个月", None),
     ],

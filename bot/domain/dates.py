@@ -16,8 +16,10 @@ _CN = {"零": 0, "〇": 0, "○": 0, "一": 1, "二": 2, "两": 2, "三": 3, "�
 _NUM = r"[0-9]{1,4}|[零〇○一二两三四五六七八九十]{1,4}"
 _RELATIVE_YEAR = {"今年": 0, "本年": 0, "去年": -1, "上年": -1, "前年": -2, "大前年": -3}
 
+# A two-digit year only with a month after it: "15年3月" is a date, "30年特许经营权" and
+# "干了15年" are durations.
 _ABSOLUTE = re.compile(
-    rf"(?P<year>[0-9]{{4}}|[零〇○一二三四五六七八九]{{4}}|[0-9]{{2}}(?=年))年"
+    rf"(?:(?P<year>[0-9]{{4}}|[零〇○一二三四五六七八九]{{4}})年|(?<![0-9])(?P<year2>[0-9]{{2}})年(?=[0-9一二三四五六七八九十]{{1,2}}月))"
     rf"(?:(?P<month>{_NUM})月(?:份)?(?:(?P<day>{_NUM})[日号號])?)?"
 )
 _NUMERIC = re.compile(
@@ -76,7 +78,7 @@ def find_dates(text: str, today: dt.date) -> Iterator[tuple[int, int, str]]:
             taken[start:end] = [True] * (end - start)
 
     for match in _ABSOLUTE.finditer(text):
-        year = _cn_int(match.group("year"))
+        year = _cn_int(match.group("year") or match.group("year2"))
         if year is not None and year < 100:
             year += 2000
         month = _cn_int(match.group("month")) if match.group("month") else None

@@ -35,6 +35,8 @@ _NOT_MONEY_AFTER = re.compile(
 )
 
 
+# After a small number + 块, a noun means 块 is a measure word, not yuan.
+_MEASURE_WORD_FOLLOWS = re.compile(r"[\u4e00-\u9fff]")
 _TRAILING_OTHER_NUMBER = re.compile(r"([万萬亿億][多余来]?)([0-9]{2,}.*)$")
 
 
@@ -119,6 +121,8 @@ def find_amounts(text: str) -> Iterator[tuple[int, int, int | float]]:
         value = _parse_token_stream(number)
         if value is None:
             continue
+        if currency in ("块", "塊") and value < 10 and _MEASURE_WORD_FOLLOWS.match(text, match.end()):
+            continue  # 一块牌子, 两块地: 块 counts things here
         yield match.start(), match.end("currency") if currency else end, _as_number(value)
 
 
