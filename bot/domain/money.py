@@ -121,7 +121,11 @@ def find_amounts(text: str) -> Iterator[tuple[int, int, int | float]]:
         value = _parse_token_stream(number)
         if value is None:
             continue
-        if currency in ("块", "塊") and value < 10 and _MEASURE_WORD_FOLLOWS.match(text, match.end()):
+        if (
+            currency in ("块", "塊")
+            and value < 10
+            and _MEASURE_WORD_FOLLOWS.match(text, match.end())
+        ):
             continue  # 一块牌子, 两块地: 块 counts things here
         yield match.start(), match.end("currency") if currency else end, _as_number(value)
 

@@ -1,0 +1,92 @@
+"""Action unit tests: rasa-sdk's CollectingDispatcher and trackers built from events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clarify import ActionClarifyCategory
+from actions.intake import ValidateComplaintForm
+
+
+def _tracker(
+    text: str, intent: str, confidence: float, ranking: list[tuple[str, float]], **slots: Any
+) -> Tracker:
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": confidence},
+        "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
+        "entities": [],
+    }
+    return Tracker(
+        sender_id="unit",
+        slots={"requested_slot": None, **slots},
+        latest_message=latest,
+        events=[{"event": "user", "text": text, "parse_data": latest}],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+async def test_unsure_message_gets_the_likeliest_categories_as_buttons() -> None:
+    text = "他们那个钱的事一直拖着不给办，找谁都说等等，已经好几个月了"
+    tracker = _tracker(
+        text,
+        "nlu_fallback",
+        0.45,
+        [
+            ("nlu_fallback", 0.45),
+            ("complain_arrears", 0.38),
+            ("complain_dereliction", 0.31),
+            ("greet", 0.2),
+            ("complain_broken_promise", 0.12),
+            ("complain_livelihood", 0.01),
+        ],
+    )
+    dispatcher = CollectingDispatcher()
+    events = await ActionClarifyCategory().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_choose_category"
+    assert [(b["title"], b["payload"]) for b in message["buttons"]] == [
+        ("拖欠企业账款", "/complain_arrears"),
+        ("履职不到位", "/complain_dereliction"),
+        ("承诺不兑现", "/complain_broken_promise"),
+        ("都不是", "/complain"),
+    ]
+    # The caller's words are kept: choosing a button does not make them say it again.
+    assert events == [SlotSet("description", text)]
+
+
+async def test_unsure_without_any_complaint_candidate_says_what_the_bot_can_do() -> None:
+    tracker = _tracker(
+        "嗯嗯啊啊", "nlu_fallback", 0.45, [("nlu_fallback", 0.45), ("greet", 0.4), ("thanks", 0.3)]
+    )
+    dispatcher = CollectingDispatcher()
+    assert await ActionClarifyCategory().run(dispatcher, tracker, {}) == []
+    assert [m["response"] for m in dispatcher.messages] == ["utter_default"]
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "expected_category", "expects_description"),
+    [
+        ("complain_arrears", "洛龙区住建局拖欠我们工程款三十八万元两年了", "arrears", True),
+        ("complain_livelihood", "楼下太吵了", "livelihood", False),  # too short to be the story
+        ("complain", "我要投诉一个单位的问题可以吗", None, False),  # no category yet
+    ],
+)
+def test_first_turn_prefills_category_and_story(
+    intent: str, text: str, expected_category: str | None, expects_description: bool
+) -> None:
+    tracker = _tracker(text, intent, 0.99, [(intent, 0.99)])
+    events = ValidateComplaintForm()._prefill_from_first_message(tracker)
+    slots = {e["name"]: e["value"] for e in events}
+    assert slots.get("category") == expected_category
+    assert ("description" in slots) is expects_description
+    if expects_description:
+        assert slots["description"] == text
