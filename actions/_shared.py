@@ -82,12 +82,21 @@ def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
     return intent.get("name"), float(intent.get("confidence") or 0.0)
 
 
+def last_user_text(tracker: Tracker) -> str:
+    """What the caller typed, as typed: latest_message carries the NLU's normalised copy
+    (half-width punctuation, simplified characters), the user event keeps the original."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return str(event.get("text") or "")
+    return str((tracker.latest_message or {}).get("text") or "")
+
+
 def first_message_description(tracker: Tracker, *, require_category: bool = True) -> str | None:
     """The caller's latest message as the description, when it tells the story already.
 
     Button payloads ("/complain_arrears") and short openers ("我要投诉") are not descriptions.
     """
-    text = str((tracker.latest_message or {}).get("text") or "")
+    text = last_user_text(tracker)
     intent, _ = latest_intent(tracker)
     if text.startswith("/") or len(text.strip()) < MIN_FIRST_MESSAGE_CHARS:
         return None
