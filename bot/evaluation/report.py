@@ -59,7 +59,7 @@ def markdown(report: Report, command: str) -> str:
             )
         lines.append("")
     lines += [
-        "## Entities (rule extractors through the running model; organisation by DIET on the dev set)",
+        "## Entities (rule extractors through the running model; organisation by the CRF model on the dev set)",
         "",
         "| entity | expected | predicted | exact match | precision |",
         "|---|---|---|---|---|",

@@ -1,0 +1,84 @@
+"""`hotline eval`: its scoring, the TF-IDF baseline, and the command end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import PROJECT_ROOT
+from bot.evaluation import datasets
+from bot.evaluation.baselines import TfidfLogReg
+from bot.evaluation.metrics import entity_scores, intent_scores
+
+
+def test_intent_scores_by_hand() -> None:
+    gold = ["complain_a", "complain_a", "complain_b", "greet"]
+    predicted = ["complain_a", "complain_b", "complain_b", "complain_a"]
+    scores = intent_scores(gold, predicted, ["complain_a", "complain_b"])
+    a, b = scores.per_category["complain_a"], scores.per_category["complain_b"]
+    assert (a.precision, a.recall, a.support) == (0.5, 0.5, 2)
+    assert (b.precision, b.recall) == (0.5, 1.0)
+    assert scores.macro_f1 == pytest.approx((0.5 + 2 / 3) / 2)
+    assert scores.accuracy == 0.5
+
+
+def test_entity_scores_count_exact_values_only() -> None:
+    gold = [[("amount", "380000")], [("amount", "5000"), ("phone", "13812345678")], []]
+    found = [[("amount", "380000")], [("amount", "500")], [("phone", "13900000000")]]
+    scores = entity_scores(gold, found, ("amount", "phone"))
+    assert (scores["amount"].expected, scores["amount"].correct, scores["amount"].predicted) == (
+        2,
+        1,
+        2,
+    )
+    assert scores["amount"].exact_match == 0.5
+    assert (scores["phone"].expected, scores["phone"].correct, scores["phone"].predicted) == (
+        1,
+        0,
+        1,
+    )
+
+
+def test_tfidf_baseline_learns_the_training_data() -> None:
+    train = datasets.training_set()
+    model = TfidfLogReg().fit([t.text for t in train], [t.intent for t in train])
+    assert model.predict(["工程款拖了三年了住建局一直不给", "楼下烧烤店太吵了睡不着"]) == [
+        "complain_arrears",
+        "complain_livelihood",
+    ]
+
+
+def test_the_real_complaint_set_is_read_with_intent_names() -> None:
+    real = datasets.real_set()
+    assert len(real) == 78
+    assert {r.intent for r in real} <= {*(f"complain_{c}" for c in (
+        "arrears", "wage_arrears", "broken_promise", "contract_breach", "policy_not_honored",
+        "dereliction", "unfair_market", "enterprise_harassment", "livelihood")), "query_status"}  # fmt: skip
+
+
+@pytest.mark.stack
+def test_hotline_eval_writes_its_report(trained_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "eval", "--no-baselines", "--out", str(out)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    report = (out / "eval.md").read_text(encoding="utf-8")
+    for heading in ("macro-F1", "Entities", "p95"):
+        assert heading in report
+    data = json.loads((out / "eval.json").read_text(encoding="utf-8"))
+    ours = data["systems"][0]
+    assert len(ours["dev"]["per_category"]) == 9
+    assert 0.0 < ours["dev"]["macro_f1"] <= 1.0
+    assert set(data["entities"]) >= {"amount", "date", "phone", "uscc", "id_number", "ticket_id"}
+    assert data["latency_ms"]["p95"] > 0
+    assert (out / "confusion-dev.png").stat().st_size > 10_000
+    assert (out / "confusion-real.png").stat().st_size > 10_000
