@@ -154,7 +154,7 @@ class Report:
     low_confidence_share: float
 
 
-def evaluate(settings: Settings, *, with_baselines: bool = True) -> Report:
+def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: bool = True) -> Report:
     categories = category_intents()
     dev = datasets.dev_set()
     real = datasets.real_set()
@@ -178,7 +178,7 @@ def evaluate(settings: Settings, *, with_baselines: bool = True) -> Report:
         _system("ours (hotline pipeline)", dev, real, dev_parsed, real_parsed, categories)
     )
 
-    if with_baselines:
+    if with_baselines and with_stock:
         stock_model = train_stock_baseline(settings.models_dir)
         with RasaParser(stock_model, settings.var_dir, today) as stock:
             stock_dev = [stock.parse(d.text) for d in dev]
@@ -193,6 +193,7 @@ def evaluate(settings: Settings, *, with_baselines: bool = True) -> Report:
                 categories,
             )
         )
+    if with_baselines:
         tfidf = TfidfLogReg().fit([t.text for t in train], [t.intent for t in train])
         systems.append(
             SystemResult(
