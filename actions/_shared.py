@@ -51,7 +51,7 @@ def log_masked(message: str, *args: Any) -> None:
 # A cancel command is short; a long message that the classifier thinks is "stop" is far more
 # likely a complaint it has not learned yet, and must be kept as the caller's words.
 CANCEL_MAX_CHARS = 15
-CANCEL_MIN_CONFIDENCE = 0.9
+CANCEL_MIN_CONFIDENCE = 0.5
 
 
 def is_cancel_command(tracker: Tracker) -> bool:

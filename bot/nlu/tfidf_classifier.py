@@ -1,0 +1,102 @@
+"""Intent classification with TF-IDF-weighted character n-grams and a logistic regression.
+
+On our dev set and on real published complaints this plain model beat DIET in every setting we
+could train in under three minutes on two cores (docs/nlu-evaluation.md); it trains in seconds.
+It reads the normalised text (half-width, simplified), so traditional input costs it nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import joblib
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+
+MODEL_FILE = "tfidf_intent.joblib"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class CharTfidfIntentClassifier(GraphComponent, IntentClassifier):
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {"min_ngram": 1, "max_ngram": 3, "C": 10.0, "max_iter": 3000, "ranking_length": 10}
+
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        pipeline: Pipeline | None = None,
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._pipeline = pipeline
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> CharTfidfIntentClassifier:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [e for e in training_data.intent_examples if e.get(TEXT) and e.get(INTENT)]
+        self._pipeline = make_pipeline(
+            TfidfVectorizer(
+                analyzer="char_wb",
+                ngram_range=(self._config["min_ngram"], self._config["max_ngram"]),
+                sublinear_tf=True,
+            ),
+            LogisticRegression(C=self._config["C"], max_iter=self._config["max_iter"]),
+        )
+        self._pipeline.fit([e.get(TEXT) for e in examples], [e.get(INTENT) for e in examples])
+        with self._model_storage.write_to(self._resource) as directory:
+            joblib.dump(self._pipeline, directory / MODEL_FILE)
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> CharTfidfIntentClassifier:
+        try:
+            with model_storage.read_from(resource) as directory:
+                pipeline = joblib.load(directory / MODEL_FILE)
+        except (ValueError, FileNotFoundError):
+            pipeline = None  # a model trained without NLU data
+        return cls(config, model_storage, resource, pipeline)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self._pipeline is None:
+            return messages
+        classes = self._pipeline.classes_
+        for message in messages:
+            text = message.get(TEXT)
+            if not text:
+                continue
+            probabilities = self._pipeline.predict_proba([text])[0]
+            order = probabilities.argsort()[::-1][: self._config["ranking_length"]]
+            ranking = [
+                {"name": str(classes[i]), "confidence": float(probabilities[i])} for i in order
+            ]
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages
