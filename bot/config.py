@@ -7,7 +7,7 @@ port or database URL is defined in exactly one place.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -53,9 +53,6 @@ class Settings:
         """Rasa's conversation store: its own SQLite file, so Rasa's SQLAlchemy 1.4 and our
         SQLAlchemy 2 never write the same file."""
         return self.var_dir / "tracker.db"
-
-    def with_(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 def load_settings() -> Settings:

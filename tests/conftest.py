@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,19 +13,13 @@ import requests
 from sqlalchemy import Engine
 
 from bot.config import PROJECT_ROOT, Settings
-from bot.stack import Stack, build_services
+from bot.stack import Stack, build_services, free_port
 from bot.tickets.db import make_engine, make_session_factory
 from bot.tickets.migrate import upgrade
 from bot.tickets.service import TicketService
 from bot.training import ensure_model
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from bot.domain.categories import category_intents
 from bot.evaluation import datasets
 from bot.evaluation.baselines import TfidfLogReg
 from bot.evaluation.metrics import EntityScore, IntentScores, entity_scores, intent_scores
-from bot.stack import Service, Stack
+from bot.stack import Service, Stack, free_port
 from bot.training import ensure_model, rasa_env, rasa_executable
 
 STOCK_CONFIG = Path(__file__).resolve().parent / "stock_pipeline.yml"
@@ -42,14 +42,6 @@ class SystemResult:
     real: IntentScores | None
     dev_predictions: list[str] = field(default_factory=list)
     real_predictions: list[str] = field(default_factory=list)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def train_stock_baseline(models_dir: Path) -> Path:
@@ -82,7 +74,7 @@ class RasaParser:
     """A Rasa server with one model, answering /model/parse over HTTP."""
 
     def __init__(self, model: Path, var_dir: Path, today: str) -> None:
-        port = _free_port()
+        port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self._stack = Stack(
             [
