@@ -64,11 +64,11 @@ def test_same_idempotency_key_files_once(service: TicketService, engine: Engine)
 
 
 def test_concurrent_filings_get_distinct_numbers(service: TicketService, engine: Engine) -> None:
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        numbers = list(pool.map(lambda i: service.file(DRAFT).number, range(30)))
-    assert len(set(numbers)) == 30
-    assert _count(engine, Ticket) == 30
-    assert _count(engine, TicketEvent) == 30
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        numbers = list(pool.map(lambda i: service.file(DRAFT).number, range(50)))
+    assert len(set(numbers)) == 50
+    assert _count(engine, Ticket) == 50
+    assert _count(engine, TicketEvent) == 50
 
 
 def test_concurrent_retries_of_one_filing_make_one_ticket(

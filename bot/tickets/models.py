@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
-from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, String, Text, TypeDecorator
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING_CONVENTION = {
@@ -50,13 +61,39 @@ class Ticket(Base):
     description: Mapped[str] = mapped_column(Text)
     organization: Mapped[str] = mapped_column(String(200))
     district: Mapped[str] = mapped_column(String(64))
-    phone: Mapped[str] = mapped_column(String(32))
+    phone: Mapped[str] = mapped_column(String(32), index=True)
     channel: Mapped[str] = mapped_column(String(32))
     sender_id: Mapped[str] = mapped_column(String(128), index=True)
     # A retried or double-submitted confirmation carries the same key and files nothing new.
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    # What the intake form collected besides the essentials.
+    occurred_on: Mapped[str | None] = mapped_column(String(10))  # ISO date or month
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    caller_type: Mapped[str] = mapped_column(String(16), default="citizen")
+    caller_name: Mapped[str | None] = mapped_column(String(100))  # None: anonymous
+    enterprise_name: Mapped[str | None] = mapped_column(String(200))
+    uscc: Mapped[str | None] = mapped_column(String(18))
+    # Complaints against a government body: only supervision staff see who complained.
+    identity_protected: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # Routing and the clock (deadlines are computed from data/hotline when the event happens;
+    # whether a ticket is overdue is computed from them, never stored).
+    department: Mapped[str | None] = mapped_column(String(200))
+    co_handlers: Mapped[str] = mapped_column(Text, default="")  # "、"-separated
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    answer_working_days: Mapped[int] = mapped_column(Integer, default=13)
+    escalate_after_working_days: Mapped[int] = mapped_column(Integer, default=3)
+    dispatch_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sign_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    answer_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Set when the first 催办 for a lapsed deadline is logged; a lapse past it → 督办.
+    escalate_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    supervision: Mapped[str] = mapped_column(String(16), default="none")
+    reply: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[str | None] = mapped_column(String(16))
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
@@ -88,3 +125,17 @@ class TicketSequence(Base):
 
     day: Mapped[str] = mapped_column(String(8), primary_key=True)
     last_value: Mapped[int] = mapped_column(Integer)
+
+
+class Handoff(Base):
+    """A conversation a caller asked a person to take over: the operator queue."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sender_id: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    ticket_number: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # waiting / taken / done
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -9,16 +9,31 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 
-from sqlalchemy import select
+from rapidfuzz import fuzz
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import tickets as numbering
-from bot.domain.categories import category_label, state_label
-from bot.tickets.models import Ticket, TicketEvent, TicketSequence
+from bot.domain.categories import category_label
+from bot.domain.privacy import mask_name, mask_phone
+from bot.domain.text import normalize
+from bot.domain.workdays import WorkCalendar, load_calendar
+from bot.tickets.lifecycle import IllegalTransition, Lifecycle, lifecycle
+from bot.tickets.models import Handoff, Ticket, TicketEvent, TicketSequence
+from bot.tickets.routing import Route, Router, load_routing
+
+__all__ = ["IllegalTransition", "TicketService", "TicketDraft", "TicketView", "UnknownTicket"]
+
+DUPLICATE_WINDOW = dt.timedelta(days=30)
+# Character similarity (rapidfuzz partial ratio, 0–100) above which two descriptions from the
+# same phone about the same respondent are taken to be the same matter.
+DUPLICATE_SIMILARITY = 60.0
+RATINGS = ("满意", "基本满意", "不满意")
 
 # China has had no daylight saving time since 1991: a fixed offset is exact.
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
@@ -39,6 +54,13 @@ class TicketDraft:
     sender_id: str
     category: str = "unclassified"
     channel: str = "chat"
+    occurred_on: str | None = None
+    amount: Decimal | None = None
+    caller_type: str = "citizen"
+    caller_name: str | None = None
+    enterprise_name: str | None = None
+    uscc: str | None = None
+    identity_protected: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,9 +72,13 @@ class FiledTicket:
     created: bool
 
 
+class UnknownTicket(LookupError):
+    """No ticket with that number (or not one this caller may act on)."""
+
+
 @dataclass(frozen=True)
 class TicketView:
-    """What a caller who proved ownership may see."""
+    """What a caller who proved ownership may see (labels in Chinese)."""
 
     number: str
     category: str
@@ -60,6 +86,26 @@ class TicketView:
     organization: str
     district: str
     created_at: dt.datetime
+    status_code: str = "received"
+    department: str | None = None
+    deadline: dt.datetime | None = None  # of the step the ticket waits for now
+    overdue: bool = False
+    reply: str | None = None
+    supervision: str = "无"
+    rating: str | None = None
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    number: str
+    created_at: dt.datetime
+    similarity: float
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    urged: list[str] = field(default_factory=list)
+    supervised: list[str] = field(default_factory=list)
 
 
 class TicketService:
@@ -67,9 +113,16 @@ class TicketService:
         self,
         session_factory: sessionmaker[Session],
         clock: Callable[[], dt.datetime] = utcnow,
+        *,
+        router: Router | None = None,
+        calendar: WorkCalendar | None = None,
+        states: Lifecycle | None = None,
     ) -> None:
         self._sessions = session_factory
         self._clock = clock
+        self._router = router or load_routing()
+        self._calendar = calendar or load_calendar()
+        self._lifecycle = states or lifecycle()
 
     def file(self, draft: TicketDraft, *, idempotency_key: str | None = None) -> FiledTicket:
         """File a new ticket (status 已受理) with a fresh number and access code.
@@ -83,6 +136,7 @@ class TicketService:
                 return existing
         code = numbering.new_access_code()
         now = self._clock()
+        route = self._router.route(draft.category, draft.district or None, draft.description)
         try:
             with self._sessions.begin() as session:
                 number = self._next_number(session, now)
@@ -100,17 +154,32 @@ class TicketService:
                     idempotency_key=idempotency_key,
                     created_at=now,
                     updated_at=now,
+                    occurred_on=draft.occurred_on,
+                    amount=draft.amount,
+                    caller_type=draft.caller_type,
+                    caller_name=draft.caller_name,
+                    enterprise_name=draft.enterprise_name,
+                    uscc=draft.uscc,
+                    identity_protected=draft.identity_protected,
+                    urgent=route.urgent,
+                    co_handlers="、".join(route.co_handlers),
+                    answer_working_days=route.deadlines.answer_working_days,
+                    escalate_after_working_days=route.deadlines.escalate_after_working_days,
+                    supervision="none",
+                    dispatch_due_at=self._dispatch_due(now, route),
                 )
-                ticket.events.append(
-                    TicketEvent(
-                        at=now,
-                        actor="citizen",
-                        action="file",
-                        from_status=None,
-                        to_status="received",
-                        note=f"channel={draft.channel}",
+                self._record(ticket, "file", "citizen", now, note=f"channel={draft.channel}")
+                if draft.category != "unclassified":
+                    # The routing table decides; an unclassified complaint waits for an
+                    # operator, within the same-day dispatch deadline.
+                    self._apply(
+                        ticket,
+                        "dispatch",
+                        "system",
+                        now,
+                        note=f"按派单规则「{route.rule}」派至{route.lead}",
+                        department=route.lead,
                     )
-                )
                 session.add(ticket)
         except IntegrityError:
             # Lost a race on the idempotency key: the other filing is the ticket.
@@ -131,14 +200,368 @@ class TicketService:
                 return None
             if not numbering.check_access_code(access_code, ticket.access_code_hash):
                 return None
-            return TicketView(
-                number=ticket.number,
-                category=category_label(ticket.category),
-                status=state_label(ticket.status),
-                organization=ticket.organization,
-                district=ticket.district,
-                created_at=ticket.created_at,
+            return self._view(ticket)
+
+    def tickets_of_sender(self, sender_id: str, limit: int = 5) -> list[TicketView]:
+        """The chat sender's own tickets, newest first: the same sender needs no access code."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(Ticket)
+                .where(Ticket.sender_id == sender_id)
+                .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+                .limit(limit)
+            ).all()
+            return [self._view(t) for t in rows]
+
+    def owned_by(self, number: str, sender_id: str) -> TicketView | None:
+        with self._sessions() as session:
+            ticket = self._get(session, number)
+            if ticket is None or ticket.sender_id != sender_id:
+                return None
+            return self._view(ticket)
+
+    def act(
+        self,
+        number: str,
+        action: str,
+        *,
+        actor: str,
+        note: str | None = None,
+        department: str | None = None,
+    ) -> TicketView:
+        """Apply one lifecycle action (派单, 签收, 退单, 答复, 办结, 督办 …) and log it."""
+        now = self._clock()
+        with self._sessions.begin() as session:
+            ticket = self._locked(session, number)
+            self._apply(ticket, action, actor, now, note=note, department=department)
+            return self._view(ticket, now)
+
+    def supplement(
+        self, number: str, text: str, *, actor: str = "citizen", amount: Decimal | None = None
+    ) -> TicketView:
+        """More facts from the caller; a new amount replaces the old one (both stay in the log)."""
+        now = self._clock()
+        with self._sessions.begin() as session:
+            ticket = self._locked(session, number)
+            note = text
+            if amount is not None and amount != ticket.amount:
+                note = f"{text}（金额：{_money(ticket.amount)} → {_money(amount)}）"
+                ticket.amount = amount
+            self._apply(ticket, "supplement", actor, now, note=note)
+            return self._view(ticket, now)
+
+    def urge(self, number: str, *, actor: str = "citizen") -> tuple[TicketView, bool]:
+        """催办. The caller's second urge after the answer deadline lapsed escalates to 督办.
+
+        Returns the ticket and whether this urge escalated it."""
+        now = self._clock()
+        with self._sessions.begin() as session:
+            ticket = self._locked(session, number)
+            self._apply(ticket, "urge", actor, now, note="来电人催办")
+            escalated = False
+            due = self._current_due(ticket)
+            if due is not None and now > due and ticket.supervision == "none":
+                urges_after_due = sum(
+                    1
+                    for e in ticket.events
+                    if e.action == "urge" and e.actor == actor and e.at > due
+                )
+                if urges_after_due >= 2:
+                    self._apply(
+                        ticket, "supervise", "system", now, note="超期后来电人再次催办，转督办"
+                    )
+                    escalated = True
+            return self._view(ticket, now), escalated
+
+    def rate(
+        self, number: str, rating: str, reason: str = "", *, actor: str = "citizen"
+    ) -> TicketView:
+        """The caller's 回访 answer on a closed ticket; 不满意 reopens it (重办)."""
+        if rating not in RATINGS:
+            raise ValueError(f"评价只能是：{'、'.join(RATINGS)}")
+        now = self._clock()
+        with self._sessions.begin() as session:
+            ticket = self._locked(session, number)
+            if ticket.status != "closed":
+                raise IllegalTransition(
+                    f"工单处于「{self._lifecycle.state_label(ticket.status)}」，办结后才能评价",
+                    action="revisit",
+                    state=ticket.status,
+                )
+            ticket.rating = rating
+            self._apply(
+                ticket, "revisit", actor, now, note=f"{rating}{'：' + reason if reason else ''}"
             )
+            if rating == "不满意":
+                self._apply(
+                    ticket, "reopen", "system", now, note=f"来电人不满意：{reason or '未说明原因'}"
+                )
+            return self._view(ticket, now)
+
+    def find_duplicate(self, phone: str, organization: str, description: str) -> Duplicate | None:
+        """An earlier ticket (30 days) from the same phone about the same respondent and matter."""
+        now = self._clock()
+        respondent = _key(organization)
+        wanted = _key(description)
+        if not phone or not respondent or not wanted:
+            return None
+        best: Duplicate | None = None
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(Ticket)
+                .where(Ticket.phone == phone, Ticket.created_at >= now - DUPLICATE_WINDOW)
+                .order_by(Ticket.created_at.desc())
+            ).all()
+            for ticket in rows:
+                other = _key(ticket.organization)
+                if not other or not (respondent in other or other in respondent):
+                    continue
+                score = float(fuzz.partial_ratio(wanted, _key(ticket.description)))
+                if score >= DUPLICATE_SIMILARITY and (best is None or score > best.similarity):
+                    best = Duplicate(ticket.number, ticket.created_at, score)
+        return best
+
+    def attach(self, number: str, description: str, *, actor: str = "citizen") -> TicketView:
+        """A repeated complaint joins the earlier ticket instead of becoming a new one."""
+        now = self._clock()
+        with self._sessions.begin() as session:
+            ticket = self._locked(session, number)
+            self._apply(ticket, "attach", actor, now, note=description)
+            return self._view(ticket, now)
+
+    def request_handoff(
+        self,
+        sender_id: str,
+        reason: str,
+        *,
+        channel: str = "chat",
+        ticket_number: str | None = None,
+    ) -> int:
+        """Put the conversation in the operator queue; returns its place in the queue."""
+        now = self._clock()
+        with self._sessions.begin() as session:
+            waiting = session.scalars(
+                select(Handoff).where(Handoff.sender_id == sender_id, Handoff.status == "waiting")
+            ).first()
+            if waiting is None:
+                waiting = Handoff(
+                    sender_id=sender_id,
+                    channel=channel,
+                    reason=reason[:2000],
+                    ticket_number=ticket_number,
+                    status="waiting",
+                    created_at=now,
+                )
+                session.add(waiting)
+                session.flush()
+            ahead = session.scalar(
+                select(func.count())
+                .select_from(Handoff)
+                .where(Handoff.status == "waiting", Handoff.id < waiting.id)
+            )
+            return int(ahead or 0) + 1
+
+    def sweep(self) -> SweepResult:
+        """Log 催办 for every lapsed deadline and 督办 for a further lapse (run periodically).
+
+        Repeated sweeps add nothing new: a lapse is urged once, escalated once."""
+        now = self._clock()
+        result = SweepResult()
+        open_states = sorted(self._lifecycle.open_states)
+        with self._sessions.begin() as session:
+            tickets = session.scalars(select(Ticket).where(Ticket.status.in_(open_states))).all()
+            for ticket in tickets:
+                due = self._current_due(ticket)
+                if due is None or now <= due:
+                    continue
+                if ticket.escalate_due_at is None or ticket.escalate_due_at < due:
+                    ticket.escalate_due_at = self._working_days_after(
+                        due, ticket.escalate_after_working_days
+                    )
+                    self._apply(
+                        ticket,
+                        "urge",
+                        "system",
+                        now,
+                        note=f"已超过{self._due_name(ticket)}期限，自动催办",
+                    )
+                    result.urged.append(ticket.number)
+                elif now > ticket.escalate_due_at and ticket.supervision == "none":
+                    self._apply(ticket, "supervise", "system", now, note="催办后仍超期，自动转督办")
+                    result.supervised.append(ticket.number)
+        return result
+
+    def history(self, number: str) -> list[TicketEvent]:
+        with self._sessions() as session:
+            ticket = self._get(session, number)
+            if ticket is None:
+                raise UnknownTicket(number)
+            events = list(ticket.events)
+            session.expunge_all()
+            return events
+
+    def detail(self, number: str, *, role: str) -> dict[str, object]:
+        """A ticket as an operator, a handling department or supervision staff may see it.
+
+        Phones and names are masked for operators; a department never sees who complained when
+        the caller asked for protection; only supervision staff see the caller in full."""
+        with self._sessions() as session:
+            ticket = self._get(session, number)
+            if ticket is None:
+                raise UnknownTicket(number)
+            view = self._view(ticket)
+            facts: dict[str, object] = {
+                "number": ticket.number,
+                "category": view.category,
+                "status": view.status,
+                "description": ticket.description,
+                "organization": ticket.organization,
+                "district": ticket.district,
+                "occurred_on": ticket.occurred_on,
+                "amount": _money(ticket.amount) if ticket.amount is not None else None,
+                "department": ticket.department,
+                "deadline": view.deadline,
+                "overdue": view.overdue,
+                "supervision": view.supervision,
+            }
+            if role == "supervisor":
+                caller = {"name": ticket.caller_name, "phone": ticket.phone}
+            elif role == "department" and ticket.identity_protected:
+                caller = {"name": "（身份保护）", "phone": "（身份保护）"}
+            else:
+                caller = {"name": mask_name(ticket.caller_name), "phone": mask_phone(ticket.phone)}
+            facts["caller"] = {
+                **caller,
+                "type": ticket.caller_type,
+                "enterprise": None
+                if role == "department" and ticket.identity_protected
+                else ticket.enterprise_name,
+            }
+            return facts
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _get(self, session: Session, number: str) -> Ticket | None:
+        return session.scalars(select(Ticket).where(Ticket.number == number.upper())).first()
+
+    def _locked(self, session: Session, number: str) -> Ticket:
+        ticket = session.scalars(
+            select(Ticket).where(Ticket.number == number.upper()).with_for_update()
+        ).first()
+        if ticket is None:
+            raise UnknownTicket(number)
+        return ticket
+
+    def _apply(
+        self,
+        ticket: Ticket,
+        action: str,
+        actor: str,
+        now: dt.datetime,
+        *,
+        note: str | None = None,
+        department: str | None = None,
+    ) -> None:
+        before = ticket.status
+        after = self._lifecycle.apply(action, before, {"note": note, "department": department})
+        if action in ("dispatch", "redispatch"):
+            route = self._router.route(ticket.category, ticket.district or None, ticket.description)
+            self._dispatch(ticket, str(department), route, now)
+        elif action == "return":
+            ticket.dispatch_due_at = self._dispatch_due(now, self._route_of(ticket))
+            ticket.sign_due_at = None
+        elif action == "sign":
+            ticket.answer_due_at = self._working_days_after(now, ticket.answer_working_days)
+        elif action == "answer":
+            ticket.reply = note
+        elif action == "reopen":
+            ticket.answer_due_at = self._working_days_after(now, ticket.answer_working_days)
+            ticket.escalate_due_at = None
+        elif action == "supervise":
+            ticket.supervision = "supervised"
+        elif action == "list_supervision":
+            ticket.supervision = "listed"
+        ticket.status = after
+        ticket.updated_at = now
+        self._record(ticket, action, actor, now, note=note, before=before, after=after)
+
+    def _record(
+        self,
+        ticket: Ticket,
+        action: str,
+        actor: str,
+        now: dt.datetime,
+        *,
+        note: str | None = None,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> None:
+        if action == "file":
+            after = "received"
+        ticket.events.append(
+            TicketEvent(
+                at=now, actor=actor, action=action, from_status=before, to_status=after, note=note
+            )
+        )
+
+    def _dispatch(self, ticket: Ticket, department: str, route: Route, now: dt.datetime) -> None:
+        ticket.department = department
+        ticket.status = "dispatched"
+        hours = route.deadlines.dispatch_hours
+        if hours:
+            ticket.sign_due_at = now + dt.timedelta(hours=hours)
+        else:
+            ticket.sign_due_at = self._working_days_after(now, route.deadlines.sign_working_days)
+        ticket.answer_due_at = None
+
+    def _route_of(self, ticket: Ticket) -> Route:
+        return self._router.route(ticket.category, ticket.district or None, ticket.description)
+
+    def _dispatch_due(self, now: dt.datetime, route: Route) -> dt.datetime:
+        hours = route.deadlines.dispatch_hours
+        if hours:
+            return now + dt.timedelta(hours=hours)
+        return self._calendar.next_office_close(now)  # 当日交办
+
+    def _working_days_after(self, moment: dt.datetime, days: int) -> dt.datetime:
+        """Office close on the working day `days` working days after `moment`'s local date."""
+        local = moment.astimezone(CHINA_TZ).date()
+        day = self._calendar.add_working_days(local, days)
+        return self._calendar.end_of_working_day(day, CHINA_TZ).astimezone(dt.UTC)
+
+    def _current_due(self, ticket: Ticket) -> dt.datetime | None:
+        """The deadline of the step the ticket waits for now (None once answered)."""
+        if ticket.status in ("received", "returned"):
+            return ticket.dispatch_due_at
+        if ticket.status == "dispatched":
+            return ticket.sign_due_at
+        if ticket.status in ("signed", "in_progress"):
+            return ticket.answer_due_at
+        return None
+
+    def _due_name(self, ticket: Ticket) -> str:
+        return {"received": "派单", "returned": "派单", "dispatched": "签收"}.get(
+            ticket.status, "答复"
+        )
+
+    def _view(self, ticket: Ticket, now: dt.datetime | None = None) -> TicketView:
+        now = now or self._clock()
+        due = self._current_due(ticket)
+        return TicketView(
+            number=ticket.number,
+            category=category_label(ticket.category),
+            status=self._lifecycle.state_label(ticket.status),
+            organization=ticket.organization,
+            district=ticket.district,
+            created_at=ticket.created_at,
+            status_code=ticket.status,
+            department=ticket.department,
+            deadline=due,
+            overdue=due is not None and now > due,
+            reply=ticket.reply,
+            supervision=self._lifecycle.supervision.get(ticket.supervision, ticket.supervision),
+            rating=ticket.rating,
+        )
 
     def _by_idempotency_key(self, key: str) -> FiledTicket | None:
         with self._sessions() as session:
@@ -167,3 +590,12 @@ class TicketService:
 @functools.cache
 def _dummy_hash() -> str:
     return numbering.hash_access_code("000000", salt=b"\0" * 16)
+
+
+def _key(text: str | None) -> str:
+    """Text compared for duplicates: normalised, without spaces and punctuation."""
+    return "".join(ch for ch in normalize(text or "") if ch.isalnum())
+
+
+def _money(value: Decimal | None) -> str:
+    return "未提供" if value is None else f"{value:,.2f}元"
