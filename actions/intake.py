@@ -23,7 +23,7 @@ from actions.forms import CancellableFormValidation
 from bot.domain.categories import category_for_intent, category_intents
 from bot.domain.districts import find_district, official_names
 from bot.domain.validators import clean_free_text, find_phone
-from bot.tickets.service import TicketDraft
+from bot.tickets.service import CHINA_TZ, TicketDraft
 
 FORM_SLOTS = ("description", "organization", "district", "phone", "confirmed", "category")
 MIN_DESCRIPTION_CHARS = 4
@@ -162,6 +162,22 @@ class ActionFileTicket(Action):
                 ticket_id=filed.number,
                 access_code=filed.access_code,
             )
+            deadline = (
+                f"{filed.deadline.astimezone(CHINA_TZ):%m月%d日 %H:%M}"
+                if filed.deadline
+                else "今天"
+            )
+            if filed.department:
+                dispatcher.utter_message(
+                    response="utter_ticket_routed",
+                    department=filed.department,
+                    deadline=deadline,
+                    answer_days=filed.answer_working_days,
+                )
+            else:
+                dispatcher.utter_message(
+                    response="utter_ticket_awaiting_dispatch", deadline=deadline
+                )
         else:
             dispatcher.utter_message(response="utter_ticket_already_filed", ticket_id=filed.number)
         return _reset()

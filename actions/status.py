@@ -12,12 +12,36 @@ from rasa_sdk.types import DomainDict
 from actions._shared import logger, run_blocking, ticket_service
 from actions.forms import CancellableFormValidation
 from bot.domain.tickets import find_access_code, find_ticket_id
-from bot.tickets.service import CHINA_TZ
+from bot.tickets.service import CHINA_TZ, TicketView
+
+SHOWN_OWN_TICKETS = 3
 
 
 class ValidateStatusForm(CancellableFormValidation):
+    """Number + access code; a chat sender asking about their own tickets needs neither."""
+
     def name(self) -> str:
         return "validate_status_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        number = tracker.get_slot("ticket_id")
+        service = ticket_service()
+        try:
+            if number:
+                own = await run_blocking(service.owned_by, number, tracker.sender_id)
+                if own is not None:
+                    return []
+            elif await run_blocking(service.tickets_of_sender, tracker.sender_id, 1):
+                return []
+        except Exception:
+            logger.exception("own-ticket check failed")
+        return domain_slots
 
     def validate_ticket_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -49,26 +73,59 @@ class ActionQueryStatus(Action):
         code = tracker.get_slot("access_code")
         # The code is a secret: it is not kept in the conversation's slots after use.
         forget = [SlotSet("ticket_id", None), SlotSet("access_code", None)]
-        if not number or not code:
-            # The caller left the form (取消) before giving both.
-            dispatcher.utter_message(response="utter_cancelled")
-            return forget
+        service = ticket_service()
+        views: list[TicketView | None]
         try:
-            view = await run_blocking(ticket_service().lookup, number, code)
+            if number and code:
+                views = [await run_blocking(service.lookup, number, code)]
+            elif number:
+                views = [await run_blocking(service.owned_by, number, tracker.sender_id)]
+            else:
+                views = list(
+                    await run_blocking(
+                        service.tickets_of_sender, tracker.sender_id, SHOWN_OWN_TICKETS
+                    )
+                )
         except Exception:
             logger.exception("status lookup failed")
             dispatcher.utter_message(response="utter_service_unavailable")
             return forget
-        if view is None:
-            dispatcher.utter_message(response="utter_ticket_not_found")
+        found = [v for v in views if v is not None]
+        if not found:
+            if number or code:
+                dispatcher.utter_message(response="utter_ticket_not_found")
+            else:
+                # The caller left the form (取消) before giving both.
+                dispatcher.utter_message(response="utter_cancelled")
             return forget
-        dispatcher.utter_message(
-            response="utter_ticket_status",
-            ticket_id=view.number,
-            category=view.category,
-            status=view.status,
-            organization=view.organization,
-            district=view.district,
-            created_at=f"{view.created_at.astimezone(CHINA_TZ):%Y年%m月%d日 %H:%M}",
-        )
+        for view in found:
+            dispatcher.utter_message(response="utter_ticket_status", **status_fields(view))
         return forget
+
+
+def status_fields(view: TicketView) -> dict[str, str]:
+    """The values of utter_ticket_status: every field in words a caller understands."""
+    if view.deadline is None:
+        deadline = "—"
+    else:
+        deadline = f"{view.deadline.astimezone(CHINA_TZ):%Y年%m月%d日 %H:%M}前{_step(view)}"
+        if view.overdue:
+            deadline += "（已超期）"
+    supervision = "" if view.supervision == "无" else f"（{view.supervision}中）"
+    return {
+        "ticket_id": view.number,
+        "category": view.category,
+        "status": view.status + supervision,
+        "organization": view.organization or "未提供",
+        "district": view.district or "未提供",
+        "department": view.department or "待派单",
+        "deadline": deadline,
+        "reply": view.reply or "暂无",
+        "created_at": f"{view.created_at.astimezone(CHINA_TZ):%Y年%m月%d日 %H:%M}",
+    }
+
+
+def _step(view: TicketView) -> str:
+    return {"received": "派单", "returned": "重新派单", "dispatched": "签收"}.get(
+        view.status_code, "答复"
+    )

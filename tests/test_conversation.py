@@ -84,6 +84,42 @@ def test_status_query_with_number_and_code(stack: RunningStack) -> None:
     other = _sender()  # anyone holding number + code may ask, from any chat
     reply = _texts(stack.say(other, f"查询工单 {number} {code}"))
     assert number in reply and "已受理" in reply and "城市管理局" in reply
+    assert "承办单位：待派单" in reply and "前派单" in reply  # unclassified: an operator routes it
+
+
+def test_own_tickets_need_no_code_in_the_same_chat(stack: RunningStack) -> None:
+    sender = _sender()
+    number, _code = _file_complaint(stack, sender)
+    reply = _texts(stack.say(sender, "我上午反映的事现在咋样了"))
+    assert number in reply and "已受理" in reply
+    assert "提取码" not in reply
+    # Another chat asking about the same number still needs the code.
+    assert "提取码" in _texts(stack.say(_sender(), f"查一下 {number}"))
+
+
+def test_a_classified_complaint_is_routed_with_a_deadline(stack: RunningStack) -> None:
+    sender = _sender()
+    first = (
+        "我们公司给宜阳县某中学供的课桌椅，货款48万元拖了一年半，学校说等县财政拨款，"
+        "财政说早拨给教育局了，到现在一分没给"
+    )
+    messages = stack.say(sender, first)
+    answers = {"哪个单位": "宜阳县教育局", "区县": "宜阳县", "电话": "13912345678"}
+    for _ in range(4):
+        asked = [a for q, a in answers.items() if q in _texts(messages)]
+        if not asked:
+            break
+        messages = stack.say(sender, asked[0])
+    assert [b["title"] for b in messages[-1]["buttons"]] == ["确认提交", "取消"]
+    filed = _texts(stack.say(sender, "/affirm"))
+    assert TICKET_RE.search(filed), filed
+    assert "已转交" in filed and "工作日内答复" in filed
+    tickets = _tickets_of(stack, sender)
+    assert len(tickets) == 1 and tickets[0].category == "arrears"
+    assert tickets[0].status == "dispatched" and tickets[0].department
+    assert [e.action for e in tickets[0].events] == ["file", "dispatch"]
+    status = _texts(stack.say(sender, "查一下进度"))
+    assert "已派单" in status and str(tickets[0].department) in status
 
 
 def test_status_query_asks_for_what_is_missing(stack: RunningStack) -> None:

@@ -70,6 +70,9 @@ class FiledTicket:
     # only its hash is kept.
     access_code: str | None
     created: bool
+    department: str | None = None  # None: an operator dispatches it
+    deadline: dt.datetime | None = None  # of the next step (signing, or dispatch)
+    answer_working_days: int = 13
 
 
 class UnknownTicket(LookupError):
@@ -188,7 +191,14 @@ class TicketService:
                 if existing:
                     return existing
             raise
-        return FiledTicket(number=number, access_code=code, created=True)
+        return FiledTicket(
+            number=number,
+            access_code=code,
+            created=True,
+            department=ticket.department,
+            deadline=self._current_due(ticket),
+            answer_working_days=ticket.answer_working_days,
+        )
 
     def lookup(self, number: str, access_code: str) -> TicketView | None:
         """The ticket if number and access code match; None for every kind of mismatch alike."""
