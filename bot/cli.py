@@ -32,6 +32,14 @@ def cmd_db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.web.deadline_watch import sweep_once
+
+    urged, supervised = sweep_once(settings.database_url)
+    print(f"超期工单：自动催办 {urged} 件，转督办 {supervised} 件")
+    return 0
+
+
 def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
     from bot.training import ensure_model
 
@@ -170,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply all migrations").set_defaults(func=cmd_db_upgrade)
+    sub.add_parser(
+        "sweep",
+        help="log 催办/督办 for lapsed deadlines once (the web service does it every 5 min)",
+    ).set_defaults(func=cmd_sweep)
     train = sub.add_parser("train", help="train the model if its inputs changed")
     train.add_argument("--force", action="store_true", help="retrain even if up to date")
     train.set_defaults(func=cmd_train)

@@ -33,6 +33,8 @@ class Settings:
     models_dir: Path = PROJECT_ROOT / "models"
     database_url: str = ""
     rasa_url: str = ""
+    # How often the web service checks deadlines (automatic 催办/督办); 0 turns it off.
+    sweep_seconds: int = 300
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -66,4 +68,5 @@ def load_settings() -> Settings:
         models_dir=Path(os.environ.get("HOTLINE_MODELS_DIR") or PROJECT_ROOT / "models"),
         database_url=os.environ.get("HOTLINE_DATABASE_URL", ""),
         rasa_url=os.environ.get("HOTLINE_RASA_URL", ""),
+        sweep_seconds=_int("HOTLINE_SWEEP_SECONDS", 300),
     )

@@ -116,6 +116,7 @@ def service_env(settings: Settings) -> dict[str, str]:
             "HOTLINE_VAR_DIR": str(settings.var_dir),
             "HOTLINE_DATABASE_URL": settings.database_url,
             "HOTLINE_RASA_URL": settings.rasa_url,
+            "HOTLINE_SWEEP_SECONDS": str(settings.sweep_seconds),
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -99,6 +99,8 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         action_port=free_port(),
         web_port=free_port(),
         var_dir=var_dir,
+        # Deadlines are moved by hand in conversation tests; `hotline sweep` is tested apart.
+        sweep_seconds=0,
     )
     upgrade(settings.database_url)
     running = Stack(build_services(settings, trained_model))

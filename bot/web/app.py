@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.web import chat
+from bot.web.deadline_watch import deadline_watch
 from bot.web.errors import error_middleware
 from bot.web.keys import HTTP_CLIENT, SETTINGS
 
@@ -33,6 +34,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_http_client)
+    app.cleanup_ctx.append(deadline_watch)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),

@@ -1,0 +1,87 @@
+"""The intake table (data/hotline/intake.yml) as typed helpers for the complaint form."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain.tables import load_table
+from bot.domain.text import normalize
+
+
+@dataclass(frozen=True)
+class NotAccepted:
+    code: str
+    reply: str
+
+
+@functools.cache
+def intake_table() -> dict[str, Any]:
+    table: dict[str, Any] = load_table("intake")
+    return table
+
+
+def asks_amount(category: str | None) -> bool:
+    return category in intake_table()["asks_amount"]
+
+
+def is_government_body(organization: str | None) -> bool:
+    name = normalize(organization or "")
+    return any(marker in name for marker in intake_table()["government_markers"])
+
+
+def max_tries() -> int:
+    return int(intake_table()["max_tries"])
+
+
+def give_up_value(slot: str) -> Any:
+    return intake_table()["give_up"].get(slot)
+
+
+def is_required(slot: str) -> bool:
+    return slot in intake_table()["required"]
+
+
+def says_unknown(text: str) -> bool:
+    cleaned = re.sub(r"[\s,.，。!！?？~～]+", "", normalize(text))
+    return any(cleaned.startswith(w) or cleaned == w for w in intake_table()["unknown_words"])
+
+
+def says_anonymous(text: str) -> bool:
+    cleaned = normalize(text)
+    return any(w in cleaned for w in intake_table()["anonymous_words"])
+
+
+def field_label(slot: str) -> str:
+    return str(intake_table()["fields"][slot]["label"])
+
+
+def field_named(text: str, offered: list[str]) -> str | None:
+    """The form field a correction names ("电话写错了", "修改 联系电话"), among those offered."""
+    cleaned = normalize(text)
+    best: tuple[int, str] | None = None
+    for slot in offered:
+        spec = intake_table()["fields"].get(slot)
+        if not spec:
+            continue
+        for word in [spec["label"], *spec["words"]]:
+            if word in cleaned and (best is None or len(word) > best[0]):
+                best = (len(word), slot)
+    return best[1] if best else None
+
+
+_NEGATIONS = ("没", "未", "不", "无")
+
+
+def not_accepted(text: str) -> NotAccepted | None:
+    """A matter already before a court, an arbitration body or the petition office."""
+    cleaned = normalize(text)
+    for rule in intake_table()["not_accepted"]:
+        for pattern in rule["patterns"]:
+            for match in re.finditer(re.escape(pattern), cleaned):
+                before = cleaned[max(0, match.start() - 3) : match.start()]
+                if not any(n in before for n in _NEGATIONS):
+                    return NotAccepted(code=str(rule["code"]), reply=str(rule["reply"]))
+    return None

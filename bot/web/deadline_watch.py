@@ -1,0 +1,53 @@
+"""The clock of the closed loop: every few minutes, lapsed deadlines get their 催办/督办.
+
+It runs inside the web service (always up while the bot serves) so a single-machine install
+needs no cron; `hotline sweep` does one round for deployments that prefer a scheduler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.tickets.db import make_engine, make_session_factory
+from bot.tickets.service import TicketService
+from bot.web.keys import SETTINGS
+
+logger = logging.getLogger(__name__)
+
+
+def sweep_once(database_url: str) -> tuple[int, int]:
+    engine = make_engine(database_url)
+    try:
+        result = TicketService(make_session_factory(engine)).sweep()
+    finally:
+        engine.dispose()
+    return len(result.urged), len(result.supervised)
+
+
+async def _loop(database_url: str, every: float) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            urged, supervised = await loop.run_in_executor(None, sweep_once, database_url)
+            if urged or supervised:
+                logger.info("deadline sweep: %d 催办, %d 督办", urged, supervised)
+        except Exception:
+            logger.exception("deadline sweep failed; retrying next round")
+        await asyncio.sleep(every)
+
+
+async def deadline_watch(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if settings.sweep_seconds <= 0:
+        yield
+        return
+    task = asyncio.create_task(_loop(settings.database_url, settings.sweep_seconds))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
