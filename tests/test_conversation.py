@@ -392,9 +392,9 @@ def test_urging_is_logged_and_the_second_urge_after_the_deadline_escalates(
     with make_session_factory(stack.engine).begin() as session:
         row = session.scalars(select(Ticket).where(Ticket.number == number)).one()
         row.dispatch_due_at = dt.datetime.now(dt.UTC)
-    assert "督办" not in _texts(stack.say(sender, "怎么还不处理，赶紧催办"))
+    assert "已转为督办" not in _texts(stack.say(sender, "怎么还不处理，赶紧催办"))
     reply = _texts(stack.say(sender, "超期了还不办，再催一次"))
-    assert "督办" in reply
+    assert "已转为督办" in reply
     [ticket] = _tickets_of(stack, sender)
     assert ticket.supervision == "supervised"
     assert [e.action for e in ticket.events][-2:] == ["urge", "supervise"]
