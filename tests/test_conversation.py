@@ -144,7 +144,12 @@ def test_a_classified_complaint_is_routed_with_a_deadline(stack: RunningStack) -
         "财政说早拨给教育局了，到现在一分没给"
     )
     summary, asked = _walk(
-        stack, sender, stack.say(sender, first), 哪个单位="宜阳县教育局", 个人身份="企业"
+        stack,
+        sender,
+        stack.say(sender, first),
+        哪个单位="宜阳县教育局",
+        个人身份="企业",
+        身份保密吗="需要",
     )
     # The amount came with the first message; an enterprise gives its name and code.
     assert "金额大概是多少" not in asked and "统一社会信用代码（18位" in asked
@@ -158,6 +163,7 @@ def test_a_classified_complaint_is_routed_with_a_deadline(stack: RunningStack) -
     assert tickets[0].uscc == "91410300MA44ABCD1R"
     assert tickets[0].enterprise_name == "洛阳某某建材有限公司"
     assert tickets[0].caller_name is None  # anonymous
+    assert tickets[0].identity_protected
     assert tickets[0].status == "dispatched" and tickets[0].department
     assert [e.action for e in tickets[0].events] == ["file", "dispatch"]
     status = _texts(stack.say(sender, "查一下进度"))
