@@ -306,13 +306,15 @@ class ValidateComplaintForm(CancellableFormValidation):
     def validate_identity_protected(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if isinstance(value, bool):
-            return {"identity_protected": value}
-        text = normalize(str(value or ""))
+        # The caller's words decide, not the affirm/deny intent the classifier guessed for them.
+        typed = last_user_text(tracker)
+        text = normalize(str(value or "") if typed.startswith("/") else typed)
         if any(word in text for word in NO_WORDS):
             return {"identity_protected": False}
         if any(word in text for word in YES_WORDS):
             return {"identity_protected": True}
+        if isinstance(value, bool):
+            return {"identity_protected": value}
         return self._reject(
             "identity_protected", "utter_invalid_identity_protected", dispatcher, tracker
         )
