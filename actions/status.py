@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions._shared import logger, run_blocking, ticket_service
 from actions.forms import CancellableFormValidation
 from bot.domain.tickets import find_access_code, find_ticket_id
-from bot.tickets.service import CHINA_TZ, TicketView
+from bot.tickets.service import CHINA_TZ, TicketView, waiting_step
 
 SHOWN_OWN_TICKETS = 3
 
@@ -108,7 +108,7 @@ def status_fields(view: TicketView) -> dict[str, str]:
     if view.deadline is None:
         deadline = "—"
     else:
-        deadline = f"{view.deadline.astimezone(CHINA_TZ):%Y年%m月%d日 %H:%M}前{_step(view)}"
+        deadline = f"{view.deadline.astimezone(CHINA_TZ):%Y年%m月%d日 %H:%M}前{waiting_step(view.status_code)}"
         if view.overdue:
             deadline += "（已超期）"
     supervision = "" if view.supervision == "无" else f"（{view.supervision}中）"
@@ -123,9 +123,3 @@ def status_fields(view: TicketView) -> dict[str, str]:
         "reply": view.reply or "暂无",
         "created_at": f"{view.created_at.astimezone(CHINA_TZ):%Y年%m月%d日 %H:%M}",
     }
-
-
-def _step(view: TicketView) -> str:
-    return {"received": "派单", "returned": "重新派单", "dispatched": "签收"}.get(
-        view.status_code, "答复"
-    )

@@ -1,4 +1,4 @@
-"""Complaint categories and ticket-state labels, read from data/hotline/."""
+"""Complaint categories, read from data/hotline/categories.yml."""
 
 from __future__ import annotations
 
@@ -30,10 +30,3 @@ def category_intents() -> list[str]:
 
 def category_label_for_intent(intent: str) -> str:
     return category_label(category_for_intent(intent))
-
-
-def state_label(code: str) -> str:
-    for entry in load_table("ticket_states")["states"]:
-        if entry["code"] == code:
-            return str(entry["label"])
-    return code

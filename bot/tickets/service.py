@@ -171,7 +171,14 @@ class TicketService:
                     supervision="none",
                     dispatch_due_at=self._dispatch_due(now, route),
                 )
-                self._record(ticket, "file", "citizen", now, note=f"channel={draft.channel}")
+                self._record(
+                    ticket,
+                    "file",
+                    "citizen",
+                    now,
+                    note=f"channel={draft.channel}",
+                    after="received",
+                )
                 if draft.category != "unclassified":
                     # The routing table decides; an unclassified complaint waits for an
                     # operator, within the same-day dispatch deadline.
@@ -393,7 +400,7 @@ class TicketService:
                         "urge",
                         "system",
                         now,
-                        note=f"已超过{self._due_name(ticket)}期限，自动催办",
+                        note=f"已超过{waiting_step(ticket.status)}期限，自动催办",
                     )
                     result.urged.append(ticket.number)
                 elif now > ticket.escalate_due_at and ticket.supervision == "none":
@@ -475,8 +482,7 @@ class TicketService:
         before = ticket.status
         after = self._lifecycle.apply(action, before, {"note": note, "department": department})
         if action in ("dispatch", "redispatch"):
-            route = self._router.route(ticket.category, ticket.district or None, ticket.description)
-            self._dispatch(ticket, str(department), route, now)
+            self._dispatch(ticket, str(department), self._route_of(ticket), now)
         elif action == "return":
             ticket.dispatch_due_at = self._dispatch_due(now, self._route_of(ticket))
             ticket.sign_due_at = None
@@ -506,8 +512,6 @@ class TicketService:
         before: str | None = None,
         after: str | None = None,
     ) -> None:
-        if action == "file":
-            after = "received"
         ticket.events.append(
             TicketEvent(
                 at=now, actor=actor, action=action, from_status=before, to_status=after, note=note
@@ -548,11 +552,6 @@ class TicketService:
         if ticket.status in ("signed", "in_progress"):
             return ticket.answer_due_at
         return None
-
-    def _due_name(self, ticket: Ticket) -> str:
-        return {"received": "派单", "returned": "派单", "dispatched": "签收"}.get(
-            ticket.status, "答复"
-        )
 
     def _view(self, ticket: Ticket, now: dt.datetime | None = None) -> TicketView:
         now = now or self._clock()
@@ -600,6 +599,11 @@ class TicketService:
 @functools.cache
 def _dummy_hash() -> str:
     return numbering.hash_access_code("000000", salt=b"\0" * 16)
+
+
+def waiting_step(status: str) -> str:
+    """The step whose deadline a ticket in this state waits for (派单, 签收 or 答复)."""
+    return {"received": "派单", "returned": "重新派单", "dispatched": "签收"}.get(status, "答复")
 
 
 def _key(text: str | None) -> str:
