@@ -189,6 +189,7 @@ class TicketService:
                         now,
                         note=f"按派单规则「{route.rule}」派至{route.lead}",
                         department=route.lead,
+                        route=route,
                     )
                 session.add(ticket)
         except IntegrityError:
@@ -478,13 +479,15 @@ class TicketService:
         *,
         note: str | None = None,
         department: str | None = None,
+        route: Route | None = None,
     ) -> None:
+        """One lifecycle action; `route` saves routing again when the caller already has it."""
         before = ticket.status
         after = self._lifecycle.apply(action, before, {"note": note, "department": department})
         if action in ("dispatch", "redispatch"):
-            self._dispatch(ticket, str(department), self._route_of(ticket), now)
+            self._dispatch(ticket, str(department), route or self._route_of(ticket), now)
         elif action == "return":
-            ticket.dispatch_due_at = self._dispatch_due(now, self._route_of(ticket))
+            ticket.dispatch_due_at = self._dispatch_due(now, route or self._route_of(ticket))
             ticket.sign_due_at = None
         elif action == "sign":
             ticket.answer_due_at = self._working_days_after(now, ticket.answer_working_days)
