@@ -188,16 +188,12 @@ class ValidateRatingForm(CancellableFormValidation):
             return ["rating", "rating_reason"]
         return ["rating"]
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        prefill: list[EventType] = []
-        if tracker.get_slot("requested_slot") is None and tracker.get_slot("rating") is None:
-            rating = _rating_in(last_user_text(tracker))
-            if rating:
-                prefill = [SlotSet("rating", rating)]
-                tracker.add_slots(prefill)
-        return prefill + await super().run(dispatcher, tracker, domain)
+    def first_turn_slots(self, tracker: Tracker) -> list[EventType]:
+        """A rating in the opening words (我不满意, 非常满意) already answers the question."""
+        if tracker.get_slot("rating") is not None:
+            return []
+        rating = _rating_in(last_user_text(tracker))
+        return [SlotSet("rating", rating)] if rating else []
 
     def validate_rating(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

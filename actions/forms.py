@@ -25,6 +25,10 @@ class CancellableFormValidation(FormValidationAction, abc.ABC):
     def name(self) -> str:
         """The validate_<form> action name."""
 
+    def first_turn_slots(self, tracker: Tracker) -> list[EventType]:
+        """Slots the opening message already answers, so the form does not ask for them."""
+        return []
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -38,4 +42,7 @@ class CancellableFormValidation(FormValidationAction, abc.ABC):
             # Safety first: the numbers to call, then the same question again.
             dispatcher.utter_message(response="utter_emergency")
             return [SlotSet(requested, None)] if requested else []
-        return await super().run(dispatcher, tracker, domain)
+        prefill = self.first_turn_slots(tracker) if requested is None else []
+        # Known before validation, so the next question skips what the caller already said.
+        tracker.add_slots(prefill)
+        return prefill + await super().run(dispatcher, tracker, domain)

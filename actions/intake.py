@@ -110,12 +110,7 @@ class ValidateComplaintForm(CancellableFormValidation):
         refused = self._not_accepted(dispatcher, tracker)
         if refused is not None:
             return refused
-        prefill: list[EventType] = []
-        if tracker.get_slot("requested_slot") is None:  # the form's first turn
-            prefill = self._prefill_from_first_message(tracker)
-            # Known before validation, so the next question skips what the caller already said.
-            tracker.add_slots(prefill)
-        events = prefill + await super().run(dispatcher, tracker, domain)
+        events = await super().run(dispatcher, tracker, domain)
         if any(
             isinstance(e, dict) and e.get("name") == "intake_outcome" and e.get("value")
             for e in events
@@ -141,7 +136,7 @@ class ValidateComplaintForm(CancellableFormValidation):
             SlotSet("requested_slot", None),
         ]
 
-    def _prefill_from_first_message(self, tracker: Tracker) -> list[EventType]:
+    def first_turn_slots(self, tracker: Tracker) -> list[EventType]:
         """On activation: category from the intent, the story and named facts from the message."""
         events: list[EventType] = []
         intent, _ = latest_intent(tracker)
