@@ -120,12 +120,24 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_tune(_settings: Settings, _args: argparse.Namespace) -> int:
-    from bot.evaluation.tuning import cross_validate
+def cmd_tune(_settings: Settings, args: argparse.Namespace) -> int:
+    from bot.evaluation.tuning import GRID, cross_validate, fallback_table
 
-    print("5 折交叉验证（仅训练数据），九个投诉类别的 macro-F1：")
-    for score in cross_validate():
-        print(f"  C={score.C:>6g}  macro-F1 {score.macro_f1:.3f} ± {score.spread:.3f}")
+    grid = GRID[: args.settings] if args.settings else GRID
+    print(f"{args.folds} 折交叉验证（仅训练数据），九个投诉类别的 macro-F1：")
+    scores = cross_validate(grid, folds=args.folds)
+    for score in scores:
+        print(f"  {score.setting.label():<18} macro-F1 {score.macro_f1:.3f} ± {score.spread:.3f}")
+    best = max(scores, key=lambda s: s.macro_f1).setting
+    print(
+        f"\n兜底阈值（{best.label()}，折外概率；最高置信度低于阈值或前两名相差 <0.05 时出按钮）："
+    )
+    print("  阈值   触发比例  捕获错误  触发时猜对  未触发时猜对")
+    for row in fallback_table(best, folds=args.folds):
+        print(
+            f"  {row.threshold:<5g}  {row.fires:>7.1%}  {row.caught:>7.1%}"
+            f"  {row.accuracy_fired:>9.1%}  {row.accuracy_kept:>11.1%}"
+        )
     return 0
 
 
@@ -206,9 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip Rasa's stock pipeline (its 300 DIET epochs take long on 2 cores)",
     )
     evaluation.set_defaults(func=cmd_eval)
-    sub.add_parser(
-        "tune", help="cross-validate the intent classifier's C on the training data only"
-    ).set_defaults(func=cmd_tune)
+    tune = sub.add_parser(
+        "tune",
+        help="cross-validate the intent classifier and the fallback threshold on training data only",
+    )
+    tune.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    tune.add_argument("--settings", type=int, help="only the first N settings of the grid")
+    tune.set_defaults(func=cmd_tune)
     chat = sub.add_parser("chat", help="chat with the running bot in this terminal")
     chat.add_argument("--sender", help="conversation id (default: a new one)")
     chat.set_defaults(func=cmd_chat)

@@ -82,3 +82,19 @@ def test_hotline_eval_writes_its_report(trained_model: Path, tmp_path: Path) -> 
     assert data["latency_ms"]["p95"] > 0
     assert (out / "confusion-dev.png").stat().st_size > 10_000
     assert (out / "confusion-real.png").stat().st_size > 10_000
+
+
+def test_tuning_reads_only_training_data_and_orders_the_fallback_table() -> None:
+    from bot.evaluation.tuning import Setting, cross_validate, fallback_table
+
+    setting = Setting(C=30.0, balanced=True)
+    (score,) = cross_validate((setting,), folds=2)
+    # Out-of-fold, so well below a perfect fit, and far above chance over nine categories.
+    assert 0.7 < score.macro_f1 < 0.99
+    rows = fallback_table(setting, thresholds=(0.2, 0.4, 0.6), folds=2)
+    fires = [row.fires for row in rows]
+    assert fires == sorted(fires) and 0 < fires[-1] < 1
+    caught = [row.caught for row in rows]
+    assert caught == sorted(caught)
+    # The fallback is worth having only if it fires more often on mistakes than on right answers.
+    assert all(row.accuracy_fired < row.accuracy_kept for row in rows)

@@ -18,9 +18,9 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import Pipeline
+
+from bot.nlu.char_tfidf import build_pipeline
 
 MODEL_FILE = "tfidf_intent.joblib"
 
@@ -29,7 +29,14 @@ MODEL_FILE = "tfidf_intent.joblib"
 class CharTfidfIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"min_ngram": 1, "max_ngram": 3, "C": 10.0, "max_iter": 3000, "ranking_length": 10}
+        return {
+            "min_ngram": 1,
+            "max_ngram": 3,
+            "C": 10.0,
+            "balanced": False,
+            "max_iter": 5000,
+            "ranking_length": 10,
+        }
 
     def __init__(
         self,
@@ -55,13 +62,12 @@ class CharTfidfIntentClassifier(GraphComponent, IntentClassifier):
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(TEXT) and e.get(INTENT)]
-        self._pipeline = make_pipeline(
-            TfidfVectorizer(
-                analyzer="char_wb",
-                ngram_range=(self._config["min_ngram"], self._config["max_ngram"]),
-                sublinear_tf=True,
-            ),
-            LogisticRegression(C=self._config["C"], max_iter=self._config["max_iter"]),
+        self._pipeline = build_pipeline(
+            C=float(self._config["C"]),
+            balanced=bool(self._config["balanced"]),
+            min_ngram=int(self._config["min_ngram"]),
+            max_ngram=int(self._config["max_ngram"]),
+            max_iter=int(self._config["max_iter"]),
         )
         self._pipeline.fit([e.get(TEXT) for e in examples], [e.get(INTENT) for e in examples])
         with self._model_storage.write_to(self._resource) as directory:
