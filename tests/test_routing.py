@@ -108,6 +108,17 @@ def test_gas_leak_beats_the_generic_gas_keyword_and_is_dispatched_fastest(router
     assert route.co_handlers == ("老城区人民政府",)
 
 
+def test_a_gas_outage_is_urgent_but_a_gas_bill_is_not(router: Router) -> None:
+    outage = router.route("livelihood", "涧西区", "我们楼从昨天中午就没气了，做不了饭")
+    assert outage.rule == "subtype:livelihood/停气" and outage.urgent
+    bill = router.route("livelihood", "涧西区", "燃气公司这个月多收了两百块燃气费，问了也不给解释")
+    assert bill.rule == "subtype:livelihood/燃气服务"
+    assert not bill.urgent and bill.deadlines.answer_working_days == 13
+    assert bill.lead == "洛阳市城市管理局"
+    # Heating comes after gas in the table: a heating stop must not be read as a gas outage.
+    assert router.route("livelihood", "西工区", "暖气停供三天了").rule == "subtype:livelihood/供暖"
+
+
 def test_keywords_match_traditional_characters(router: Router) -> None:
     assert router.route("livelihood", "洛龙区", "突然停電了").rule == "subtype:livelihood/停电"
     # "没电话回复" is not a power cut.
