@@ -78,6 +78,9 @@ def test_hotline_eval_writes_its_report(trained_model: Path, tmp_path: Path) -> 
     ours = data["systems"][0]
     assert len(ours["dev"]["per_category"]) == 9
     assert 0.0 < ours["dev"]["macro_f1"] <= 1.0
+    # The normaliser maps traditional characters back, so the same messages typed in traditional
+    # characters score almost the same.
+    assert ours["dev_traditional"]["macro_f1"] > ours["dev"]["macro_f1"] - 0.05
     assert set(data["entities"]) >= {"amount", "date", "phone", "uscc", "id_number", "ticket_id"}
     assert data["latency_ms"]["p95"] > 0
     assert (out / "confusion-dev.png").stat().st_size > 10_000

@@ -40,6 +40,7 @@ class SystemResult:
     name: str
     dev: IntentScores
     real: IntentScores | None
+    traditional: IntentScores | None = None  # the dev set in traditional characters
     dev_predictions: list[str] = field(default_factory=list)
     real_predictions: list[str] = field(default_factory=list)
 
@@ -149,6 +150,7 @@ class Report:
 def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: bool = True) -> Report:
     categories = category_intents()
     dev = datasets.dev_set()
+    dev_traditional = datasets.in_traditional(dev)
     real = datasets.real_set()
     train = datasets.training_set()
     cases = datasets.entity_cases()
@@ -164,17 +166,20 @@ def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: boo
             ours.parse(text)  # warm-up
         dev_parsed = [ours.parse(d.text) for d in dev]
         real_parsed = [ours.parse(r.text) for r in real]
+        traditional_parsed = [ours.parse(d.text) for d in dev_traditional]
         entity_parsed = [ours.parse(c.text) for c in cases]
         latency = [ours.parse(t).millis for t in _latency_texts([d.text for d in dev])]
     systems.append(
         _system("ours (hotline pipeline)", dev, real, dev_parsed, real_parsed, categories)
     )
+    systems[-1].traditional = _scores(dev, traditional_parsed, categories)
 
     if with_baselines and with_stock:
         stock_model = train_stock_baseline(settings.models_dir)
         with RasaParser(stock_model, settings.var_dir, today) as stock:
             stock_dev = [stock.parse(d.text) for d in dev]
             stock_real = [stock.parse(r.text) for r in real]
+            stock_traditional = [stock.parse(d.text) for d in dev_traditional]
         systems.append(
             _system(
                 "Rasa stock zh (Jieba+CountVectors+DIET)",
@@ -185,6 +190,7 @@ def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: boo
                 categories,
             )
         )
+        systems[-1].traditional = _scores(dev, stock_traditional, categories)
     if with_baselines:
         tfidf = TfidfLogReg().fit([t.text for t in train], [t.intent for t in train])
         systems.append(
@@ -198,6 +204,11 @@ def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: boo
                 )
                 if real
                 else None,
+                traditional=intent_scores(
+                    [d.intent for d in dev],
+                    tfidf.predict([d.text for d in dev_traditional]),
+                    categories,
+                ),
                 dev_predictions=tfidf.predict([d.text for d in dev]),
                 real_predictions=tfidf.predict([r.text for r in real]) if real else [],
             )
@@ -263,6 +274,12 @@ def _system(
     )
 
 
+def _scores(
+    items: list[datasets.Labelled], parsed: list[Parsed], categories: list[str]
+) -> IntentScores:
+    return intent_scores([i.intent for i in items], [_resolve(p) for p in parsed], categories)
+
+
 def _resolve(parsed: Parsed) -> str:
     """The classifier's best guess. When it is unsure (nlu_fallback) the bot offers its best
     guesses as buttons, led by this one; how often that happens is reported separately."""
@@ -273,7 +290,12 @@ def save_json(report: Report, path: Path) -> None:
     payload = {
         "counts": report.counts,
         "systems": [
-            {"name": s.name, "dev": s.dev.as_dict(), "real": s.real.as_dict() if s.real else None}
+            {
+                "name": s.name,
+                "dev": s.dev.as_dict(),
+                "real": s.real.as_dict() if s.real else None,
+                "dev_traditional": s.traditional.as_dict() if s.traditional else None,
+            }
             for s in report.systems
         ],
         "entities": {k: v.as_dict() for k, v in report.entity_scores.items()},
