@@ -84,7 +84,7 @@ def test_first_turn_prefills_category_and_story(
     intent: str, text: str, expected_category: str | None, expects_description: bool
 ) -> None:
     tracker = _tracker(text, intent, 0.99, [(intent, 0.99)])
-    events = ValidateComplaintForm()._prefill_from_first_message(tracker)
+    events = ValidateComplaintForm().first_turn_slots(tracker)
     slots = {e["name"]: e["value"] for e in events}
     assert slots.get("category") == expected_category
     assert ("description" in slots) is expects_description
