@@ -263,6 +263,9 @@ def test_emergency_in_the_middle_of_a_complaint(stack: RunningStack) -> None:
     reply = _texts(stack.say(sender, "有人晕倒了没呼吸了快叫救护车"))
     assert "120" in reply
     assert "描述" in reply  # and the same question again, nothing lost
+    # A wording the classifier alone is unsure of is caught by the emergency rules.
+    reply = _texts(stack.say(sender, "我爸突然不省人事了"))
+    assert "120" in reply and "描述" in reply
 
 
 def test_a_story_in_the_first_message_is_not_asked_again(stack: RunningStack) -> None:

@@ -72,3 +72,10 @@ def test_traditional_and_fullwidth_input_is_understood_like_simplified(stack: Ru
 )
 def test_clear_messages_get_their_intent(stack: RunningStack, text: str, intent: str) -> None:
     assert _parse(stack, text)["intent"]["name"] == intent
+
+
+def test_a_rare_cry_for_help_is_an_emergency_with_full_confidence(stack: RunningStack) -> None:
+    # Worded unlike any training example; the rules put it on top whatever the classifier says.
+    parsed = _parse(stack, "我爸突然不省人事了")
+    assert parsed["intent"] == {"name": "emergency", "confidence": 1.0}
+    assert parsed["intent_ranking"][0]["name"] == "emergency"
