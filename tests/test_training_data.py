@@ -7,6 +7,7 @@ import json
 from collections import Counter
 
 import pytest
+import yaml
 from rapidfuzz import fuzz, process
 
 from bot.config import PROJECT_ROOT
@@ -15,6 +16,7 @@ from bot.nlu_data import Example, read_nlu
 
 TRAIN = read_nlu([PROJECT_ROOT / "data" / "nlu"])
 DEV_PATH = PROJECT_ROOT / "tests" / "nlu" / "dev_set.yml"
+HELD_OUT_PATH = PROJECT_ROOT / "tests" / "nlu" / "organizations_holdout.yml"
 EVAL_PATH = PROJECT_ROOT.parent / "shared" / "eval" / "real-complaints-dev.jsonl"
 CATEGORY_INTENTS = [c["intent"] for c in load_table("categories")["categories"]]
 NEAR_DUPLICATE = 90.0  # character-level similarity in percent (rapidfuzz ratio ≈ difflib ratio)
@@ -78,6 +80,19 @@ def test_dev_set_does_not_overlap_training_data() -> None:
     assert near == [], "\n".join(f"{a} ~ {b} ({s:.0f})" for a, b, s in near[:20])
 
 
+def _held_out_organization_texts() -> list[str]:
+    with open(HELD_OUT_PATH, encoding="utf-8") as handle:
+        return [str(row["text"]) for row in yaml.safe_load(handle)["cases"]]
+
+
+def test_held_out_organisation_set_is_apart_from_training_and_dev_data() -> None:
+    held_out = sorted(set(_held_out_organization_texts()))
+    assert len(held_out) >= 60
+    seen = sorted({e.text for e in TRAIN} | {e.text for e in _dev()})
+    near = _pairs_above(held_out, seen, NEAR_DUPLICATE)
+    assert near == [], "\n".join(f"{a} ~ {b} ({s:.0f})" for a, b, s in near[:20])
+
+
 def test_nothing_copies_the_real_complaint_evaluation_set() -> None:
     if not EVAL_PATH.exists():
         pytest.fail(f"{EVAL_PATH} is missing: shared/ must sit beside the checkout")
@@ -86,6 +101,8 @@ def test_nothing_copies_the_real_complaint_evaluation_set() -> None:
         for line in EVAL_PATH.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
-    ours = sorted({e.text for e in TRAIN} | {e.text for e in _dev()})
+    ours = sorted(
+        {e.text for e in TRAIN} | {e.text for e in _dev()} | set(_held_out_organization_texts())
+    )
     near = _pairs_above(ours, real, 75.0)
     assert near == [], "\n".join(f"{a} ~ {b} ({s:.0f})" for a, b, s in near[:20])

@@ -13,6 +13,7 @@ from bot.nlu_data import read_nlu
 
 DEV_SET = PROJECT_ROOT / "tests" / "nlu" / "dev_set.yml"
 ENTITY_SET = PROJECT_ROOT / "tests" / "nlu" / "entities.yml"
+ORGANIZATION_SET = PROJECT_ROOT / "tests" / "nlu" / "organizations_holdout.yml"
 REAL_SET = PROJECT_ROOT.parent / "shared" / "eval" / "real-complaints-dev.jsonl"
 
 
@@ -76,3 +77,16 @@ def entity_cases(path: Path = ENTITY_SET) -> list[EntityCase]:
         expected = tuple((str(k), str(v)) for item in row["entities"] for k, v in item.items())
         cases.append(EntityCase(row["text"], expected, str(content["today"])))
     return cases
+
+
+def organization_cases(path: Path = ORGANIZATION_SET) -> list[Labelled]:
+    """Respondents written apart from the training data, the dev set and the organisation rules
+    (the rules were shaped on the dev set's misses, so the dev set flatters them)."""
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8") as handle:
+        content = yaml.safe_load(handle)
+    return [
+        Labelled(str(row["text"]), "", tuple(str(o) for o in row.get("organizations") or ()))
+        for row in content["cases"]
+    ]
