@@ -34,6 +34,9 @@ class Service:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     ready_check: Callable[[bytes], bool] = field(default=lambda body: True)
+    # Started only once every other service answers: the web page is what people see, and a
+    # page that is up while Rasa is still loading its model answers "暂时无法回复" for ~15 s.
+    after_others: bool = False
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -174,6 +177,7 @@ def build_services(settings: Settings, model: Path, *, with_web: bool = True) ->
                 env=env,
                 ready_url=f"{settings.web_url}/healthz",
                 log_path=logs / "web.log",
+                after_others=True,
             )
         )
     return services
@@ -186,10 +190,16 @@ class Stack:
         self.services = services
 
     def start(self, timeout: float = 180) -> None:
-        for service in self.services:
-            service.start()
         deadline = time.monotonic() + timeout
-        pending = list(self.services)
+        first = [s for s in self.services if not s.after_others]
+        last = [s for s in self.services if s.after_others]
+        for group in (first, last):
+            for service in group:
+                service.start()
+            self._wait_ready(group, deadline, timeout)
+
+    def _wait_ready(self, group: list[Service], deadline: float, timeout: float) -> None:
+        pending = list(group)
         while pending:
             for service in list(pending):
                 code = service.exited()
@@ -206,7 +216,8 @@ class Stack:
                 tails = "\n".join(f"--- {s.name}\n{s.log_tail()}" for s in pending)
                 self.stop()
                 raise StackError(f"{names} 在 {timeout:.0f} 秒内没有就绪。\n{tails}")
-            time.sleep(0.3)
+            if pending:
+                time.sleep(0.3)
 
     def first_exited(self) -> Service | None:
         return next((s for s in self.services if s.exited() is not None), None)
