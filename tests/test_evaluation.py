@@ -84,7 +84,9 @@ def test_hotline_eval_writes_its_report(trained_model: Path, tmp_path: Path) -> 
     assert set(data["entities"]) >= {"amount", "date", "phone", "uscc", "id_number", "ticket_id"}
     assert data["latency_ms"]["p95"] > 0
     held_out = data["organization_holdout"]
-    assert held_out["expected"] >= 60 and 0.0 < held_out["exact_match"] <= 1.0
+    assert len(held_out) == 3
+    for score in held_out.values():
+        assert score["expected"] >= 60 and 0.0 < score["exact_match"] <= 1.0
     assert (out / "confusion-dev.png").stat().st_size > 10_000
     assert (out / "confusion-real.png").stat().st_size > 10_000
 

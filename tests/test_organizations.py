@@ -16,12 +16,49 @@ from bot.domain.organizations import Span, merge, rule_spans
         ("代课老师的工资被嵩县某乡镇中心小学拖了一学期", ["嵩县某乡镇中心小学"]),
         ("高新区某电子厂两个月没发钱了", ["高新区某电子厂"]),
         ("新安县教育局和宜阳县某建筑公司", ["新安县教育局", "宜阳县某建筑公司"]),
-        # No anchor, no rule: the CRF decides.
+        # No name at all: vague words are not respondents.
         ("我在镇上开饭店，镇里吃饭打白条", []),
-        ("住建局说要先去资规局", []),
+        # A known department alone still names one body each.
+        ("住建局说要先去资规局", ["住建局", "资规局"]),
     ],
 )
 def test_anchored_names_are_found_whole(text: str, expected: list[str]) -> None:
+    assert [s.value for s in rule_spans(text)] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A unit's own name and a known ending, wherever it sits in the sentence.
+        ("锦程物业收了物业费啥也不干", ["锦程物业"]),
+        ("我在金盾保安服务公司当保安，加班费一分没有", ["金盾保安服务公司"]),
+        ("吉利区生态环境分局接到举报也不来查", ["吉利区生态环境分局"]),
+        ("老李家烩面馆后厨卫生太差", ["老李家烩面馆"]),
+        ("中建五局二公司在我们小区旁边施工", ["中建五局二公司"]),
+        ("找太康路市场监管所，说证据不足", ["太康路市场监管所"]),
+        ("栾川县文化广电和旅游局对景区乱收费不管不问", ["栾川县文化广电和旅游局"]),
+        # Two bodies joined by 和 stay two; the caller's 和 is not part of a name.
+        ("住建局和人社局都说不归他们管", ["住建局", "人社局"]),
+        ("我们和市城投公司签的合同还有6年", ["市城投公司"]),
+        # A utility the city has one of counts without a name of its own.
+        ("热力公司今年暖气根本不热", ["热力公司"]),
+        ("中国移动乱扣费", ["中国移动"]),
+        # Generic words, counts, times and actions are not names.
+        ("物业公司不管，开发商也不管", []),
+        ("我们是高新区的一家小型电子厂", []),
+        ("去年三月洛宁县政府开座谈会", ["洛宁县政府"]),
+        ("我们公司在白马寺镇租地办厂", []),
+        ("单位没给我交社会保险", []),
+        ("这个格局不行，市中心也堵", []),
+        # The caller's own company is the victim, not the respondent.
+        ("我司洛阳华夏纺织有限公司委托金桥物流公司运货，货丢了", ["金桥物流公司"]),
+        # Bad input gets no names and no error.
+        ("", []),
+        ("😀😀🏢公司", []),
+        ("<script>alert(1)</script>有限公司", []),
+    ],
+)
+def test_named_units_are_found_with_their_whole_name(text: str, expected: list[str]) -> None:
     assert [s.value for s in rule_spans(text)] == expected
 
 

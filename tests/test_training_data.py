@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import yaml
@@ -16,7 +17,7 @@ from bot.nlu_data import Example, read_nlu
 
 TRAIN = read_nlu([PROJECT_ROOT / "data" / "nlu"])
 DEV_PATH = PROJECT_ROOT / "tests" / "nlu" / "dev_set.yml"
-HELD_OUT_PATH = PROJECT_ROOT / "tests" / "nlu" / "organizations_holdout.yml"
+HELD_OUT_PATHS = sorted((PROJECT_ROOT / "tests" / "nlu").glob("organizations_holdout*.yml"))
 EVAL_PATH = PROJECT_ROOT.parent / "shared" / "eval" / "real-complaints-dev.jsonl"
 CATEGORY_INTENTS = [c["intent"] for c in load_table("categories")["categories"]]
 NEAR_DUPLICATE = 90.0  # character-level similarity in percent (rapidfuzz ratio ≈ difflib ratio)
@@ -80,14 +81,18 @@ def test_dev_set_does_not_overlap_training_data() -> None:
     assert near == [], "\n".join(f"{a} ~ {b} ({s:.0f})" for a, b, s in near[:20])
 
 
-def _held_out_organization_texts() -> list[str]:
-    with open(HELD_OUT_PATH, encoding="utf-8") as handle:
-        return [str(row["text"]) for row in yaml.safe_load(handle)["cases"]]
+def _held_out_organization_texts(paths: list[Path] = HELD_OUT_PATHS) -> list[str]:
+    texts = []
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            texts += [str(row["text"]) for row in yaml.safe_load(handle)["cases"]]
+    return texts
 
 
-def test_held_out_organisation_set_is_apart_from_training_and_dev_data() -> None:
+def test_held_out_organisation_sets_are_apart_from_training_and_dev_data() -> None:
+    assert len(HELD_OUT_PATHS) == 3
     held_out = sorted(set(_held_out_organization_texts()))
-    assert len(held_out) >= 60
+    assert len(held_out) >= 280
     seen = sorted({e.text for e in TRAIN} | {e.text for e in _dev()})
     near = _pairs_above(held_out, seen, NEAR_DUPLICATE)
     assert near == [], "\n".join(f"{a} ~ {b} ({s:.0f})" for a, b, s in near[:20])

@@ -14,6 +14,16 @@ from bot.nlu_data import read_nlu
 DEV_SET = PROJECT_ROOT / "tests" / "nlu" / "dev_set.yml"
 ENTITY_SET = PROJECT_ROOT / "tests" / "nlu" / "entities.yml"
 ORGANIZATION_SET = PROJECT_ROOT / "tests" / "nlu" / "organizations_holdout.yml"
+# The held-out organisation sets, by how far they are from what shaped the rules: the first
+# two were read while writing the named-unit rules (session 4), the third never was.
+ORGANIZATION_SETS = {
+    "held-out 1 (used to shape rules)": ORGANIZATION_SET,
+    "held-out 2 (used to shape rules)": PROJECT_ROOT
+    / "tests"
+    / "nlu"
+    / "organizations_holdout_2.yml",
+    "held-out 3 (blind)": PROJECT_ROOT / "tests" / "nlu" / "organizations_holdout_3.yml",
+}
 REAL_SET = PROJECT_ROOT.parent / "shared" / "eval" / "real-complaints-dev.jsonl"
 
 

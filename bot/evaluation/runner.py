@@ -141,7 +141,7 @@ class Report:
     systems: list[SystemResult]
     entity_scores: dict[str, EntityScore]
     organization: EntityScore
-    organization_holdout: EntityScore | None
+    organization_holdout: dict[str, EntityScore]
     latency_p50: float
     latency_p95: float
     training_seconds: float | None
@@ -156,7 +156,9 @@ def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: boo
     real = datasets.real_set()
     train = datasets.training_set()
     cases = datasets.entity_cases()
-    organization_cases = datasets.organization_cases()
+    organization_sets = {
+        name: datasets.organization_cases(path) for name, path in datasets.ORGANIZATION_SETS.items()
+    }
     today = cases[0].today if cases else "2026-11-25"
     started = time.monotonic()
     fingerprint_model = ensure_model(settings.models_dir, quiet=True)
@@ -171,7 +173,9 @@ def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: boo
         real_parsed = [ours.parse(r.text) for r in real]
         traditional_parsed = [ours.parse(d.text) for d in dev_traditional]
         entity_parsed = [ours.parse(c.text) for c in cases]
-        organization_parsed = [ours.parse(c.text) for c in organization_cases]
+        organization_parsed = {
+            name: [ours.parse(c.text) for c in cases] for name, cases in organization_sets.items()
+        }
         latency = [ours.parse(t).millis for t in _latency_texts([d.text for d in dev])]
     systems.append(
         _system("ours (hotline pipeline)", dev, real, dev_parsed, real_parsed, categories)
@@ -228,11 +232,11 @@ def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: boo
     ]
     rule_scores = entity_scores([c.expected for c in cases], predicted_entities, RULE_ENTITIES)
     organization = _organization_scores(dev, dev_parsed)
-    organization_holdout = (
-        _organization_scores(organization_cases, organization_parsed)
-        if organization_cases
-        else None
-    )
+    organization_holdout = {
+        name: _organization_scores(cases, organization_parsed[name])
+        for name, cases in organization_sets.items()
+        if cases
+    }
     low = sum(1 for p in dev_parsed if p.intent == "nlu_fallback") / max(len(dev_parsed), 1)
     return Report(
         systems=systems,
@@ -247,7 +251,7 @@ def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: boo
             "dev": len(dev),
             "real": len(real),
             "entity_cases": len(cases),
-            "organization_cases": len(organization_cases),
+            "organization_cases": sum(len(c) for c in organization_sets.values()),
         },
         low_confidence_share=low,
     )
@@ -317,9 +321,7 @@ def save_json(report: Report, path: Path) -> None:
         ],
         "entities": {k: v.as_dict() for k, v in report.entity_scores.items()},
         "organization": report.organization.as_dict(),
-        "organization_holdout": report.organization_holdout.as_dict()
-        if report.organization_holdout
-        else None,
+        "organization_holdout": {k: v.as_dict() for k, v in report.organization_holdout.items()},
         "latency_ms": {"p50": report.latency_p50, "p95": report.latency_p95},
         "training_seconds": report.training_seconds,
         "low_confidence_share": report.low_confidence_share,
