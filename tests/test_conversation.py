@@ -287,6 +287,19 @@ def test_a_story_in_the_first_message_is_not_asked_again(stack: RunningStack) ->
     assert ticket.description == first
 
 
+def test_a_named_company_in_the_first_message_is_the_respondent(stack: RunningStack) -> None:
+    """A unit the model never saw (锦程物业) is read by the named-unit rules and not asked."""
+    sender = _sender()
+    first = "锦程物业收了物业费啥也不干，楼道里的垃圾堆了一个星期都没人清，业主找了好几次都没用"
+    messages = stack.say(sender, first)
+    summary, asked = _walk(stack, sender, messages, 联系电话="13700379124")
+    assert "哪个单位" not in asked
+    assert "锦程物业" in _texts(summary)
+    stack.say(sender, "/affirm")
+    [ticket] = _tickets_of(stack, sender)
+    assert ticket.organization == "锦程物业"
+
+
 def test_one_field_is_corrected_from_the_summary(stack: RunningStack) -> None:
     sender = _sender()
     stack.say(sender, "我要投诉")
