@@ -9,11 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._shared import first_message_description
-from bot.domain.categories import category_intents, category_label_for_intent
-
-MAX_CHOICES = 3
-# Below this a category is not worth offering; the ranking's tail is noise.
-MIN_CONFIDENCE = 0.05
+from bot.domain.categories import category_label_for_intent, likely_categories
 
 
 class ActionClarifyCategory(Action):
@@ -23,14 +19,7 @@ class ActionClarifyCategory(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        ranking = tracker.latest_message.get("intent_ranking") or []
-        categories = set(category_intents())
-        likely = [
-            item["name"]
-            for item in ranking
-            if item.get("name") in categories
-            and float(item.get("confidence") or 0) >= MIN_CONFIDENCE
-        ][:MAX_CHOICES]
+        likely = likely_categories(tracker.latest_message.get("intent_ranking") or [])
         if not likely:
             dispatcher.utter_message(response="utter_default")
             return []

@@ -26,6 +26,49 @@ def test_intent_scores_by_hand() -> None:
     assert scores.accuracy == 0.5
 
 
+def test_offered_categories_follow_the_ranking_and_skip_the_noise() -> None:
+    from bot.domain.categories import likely_categories
+
+    ranking = [
+        {"name": "complain_dereliction", "confidence": 0.19},
+        {"name": "greet", "confidence": 0.15},
+        {"name": "complain_livelihood", "confidence": 0.13},
+        {"name": "complain_broken_promise", "confidence": 0.11},
+        {"name": "complain_arrears", "confidence": 0.10},
+        {"name": "complain_unfair_market", "confidence": 0.04},
+    ]
+    assert likely_categories(ranking) == [
+        "complain_dereliction", "complain_livelihood", "complain_broken_promise",
+    ]  # fmt: skip
+    assert likely_categories(ranking[5:]) == []
+
+
+def test_caller_outcomes_count_what_the_bot_would_do() -> None:
+    from bot.evaluation.runner import OUTCOMES, Parsed, caller_outcomes
+
+    def parsed(intent: str, guess: str, offered: list[str]) -> Parsed:
+        return Parsed(intent, guess, 0.5, [], 1.0, offered)
+
+    items = [
+        datasets.Labelled("a", "complain_arrears"),
+        datasets.Labelled("b", "complain_arrears"),
+        datasets.Labelled("c", "complain_livelihood"),
+        datasets.Labelled("d", "complain_livelihood"),
+        datasets.Labelled("e", "query_status"),  # not a complaint: not counted
+    ]
+    results = [
+        parsed("complain_arrears", "complain_arrears", []),
+        parsed("complain_wage_arrears", "complain_wage_arrears", []),
+        parsed(
+            "nlu_fallback", "complain_dereliction", ["complain_dereliction", "complain_livelihood"]
+        ),
+        parsed("nlu_fallback", "complain_dereliction", ["complain_dereliction"]),
+        parsed("greet", "greet", []),
+    ]
+    counts = caller_outcomes(items, results, ["complain_arrears", "complain_livelihood"])
+    assert [counts[o] for o in OUTCOMES] == [1, 1, 1, 1]
+
+
 def test_entity_scores_count_exact_values_only() -> None:
     gold = [[("amount", "380000")], [("amount", "5000"), ("phone", "13812345678")], []]
     found = [[("amount", "380000")], [("amount", "500")], [("phone", "13900000000")]]
@@ -83,6 +126,8 @@ def test_hotline_eval_writes_its_report(trained_model: Path, tmp_path: Path) -> 
     assert ours["dev_traditional"]["macro_f1"] > ours["dev"]["macro_f1"] - 0.05
     assert set(data["entities"]) >= {"amount", "date", "phone", "uscc", "id_number", "ticket_id"}
     assert data["latency_ms"]["p95"] > 0
+    for name in ("dev", "real"):
+        assert sum(data["caller_outcomes"][name].values()) > 0
     held_out = data["organization_holdout"]
     assert len(held_out) == 3
     for score in held_out.values():

@@ -45,6 +45,23 @@ def markdown(report: Report, command: str) -> str:
         f"{report.low_confidence_share:.1%}; they are scored by the classifier's best guess.",
         "",
     ]
+    if report.caller_outcomes:
+        lines += [
+            "## What a caller with a complaint meets (ours)",
+            "",
+            "When unsure, the bot asks: it offers up to three categories as buttons.",
+            "",
+            "| outcome | " + " | ".join(report.caller_outcomes) + " |",
+            "|---|" + "---|" * len(report.caller_outcomes),
+        ]
+        outcomes = list(next(iter(report.caller_outcomes.values())))
+        for outcome in outcomes:
+            cells = []
+            for counts in report.caller_outcomes.values():
+                total = max(sum(counts.values()), 1)
+                cells.append(f"{counts[outcome]} ({counts[outcome] / total:.1%})")
+            lines.append(f"| {outcome} | " + " | ".join(cells) + " |")
+        lines.append("")
     ours = report.systems[0]
     for label, scores in (("dev set", ours.dev), ("real complaints", ours.real)):
         if scores is None:

@@ -15,7 +15,7 @@ from typing import Any
 import requests
 
 from bot.config import PROJECT_ROOT, Settings
-from bot.domain.categories import category_intents
+from bot.domain.categories import category_intents, likely_categories
 from bot.domain.text import normalize
 from bot.evaluation import datasets
 from bot.evaluation.baselines import TfidfLogReg
@@ -34,6 +34,7 @@ class Parsed:
     confidence: float
     entities: list[dict[str, Any]]
     millis: float
+    offered: list[str] = field(default_factory=list)  # the category buttons the bot would show
 
 
 @dataclass
@@ -117,6 +118,7 @@ class RasaParser:
             confidence=float(intent.get("confidence") or 0.0),
             entities=list(data.get("entities") or []),
             millis=millis,
+            offered=likely_categories(ranking),
         )
 
 
@@ -147,6 +149,7 @@ class Report:
     training_seconds: float | None
     counts: dict[str, int]
     low_confidence_share: float
+    caller_outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: bool = True) -> Report:
@@ -254,7 +257,37 @@ def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: boo
             "organization_cases": sum(len(c) for c in organization_sets.values()),
         },
         low_confidence_share=low,
+        caller_outcomes={
+            "dev": caller_outcomes(dev, dev_parsed, categories),
+            "real": caller_outcomes(real, real_parsed, categories),
+        },
     )
+
+
+OUTCOMES = (
+    "filed under the right category at once",
+    "asked, the right category among the buttons",
+    "asked, the right category not offered",
+    "filed under a wrong category without asking",
+)
+
+
+def caller_outcomes(
+    items: list[datasets.Labelled], parsed: list[Parsed], categories: list[str]
+) -> dict[str, int]:
+    """What a caller with a complaint meets: the bot files it at once, or, when unsure, offers
+    category buttons (FallbackClassifier → action_clarify_category), which may or may not hold
+    the right one. The macro-F1 tables score only the best guess."""
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for item, result in zip(items, parsed, strict=True):
+        if item.intent not in categories:
+            continue
+        if result.intent != "nlu_fallback":
+            right = result.best_guess == item.intent
+            counts[OUTCOMES[0] if right else OUTCOMES[3]] += 1
+        else:
+            counts[OUTCOMES[1] if item.intent in result.offered else OUTCOMES[2]] += 1
+    return counts
 
 
 def _system(
@@ -325,5 +358,6 @@ def save_json(report: Report, path: Path) -> None:
         "latency_ms": {"p50": report.latency_p50, "p95": report.latency_p95},
         "training_seconds": report.training_seconds,
         "low_confidence_share": report.low_confidence_share,
+        "caller_outcomes": report.caller_outcomes,
     }
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
