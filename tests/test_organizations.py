@@ -49,6 +49,8 @@ def test_anchored_names_are_found_whole(text: str, expected: list[str]) -> None:
         ("去年三月洛宁县政府开座谈会", ["洛宁县政府"]),
         ("我们公司在白马寺镇租地办厂", []),
         ("单位没给我交社会保险", []),
+        ("我在孟津区平乐镇开了个小家具厂，表扬一下西工区人社局", ["西工区人社局"]),
+        ("单元门口一股燃气味儿，价格比超市贵", []),
         ("这个格局不行，市中心也堵", []),
         # The caller's own company is the victim, not the respondent.
         ("我司洛阳华夏纺织有限公司委托金桥物流公司运货，货丢了", ["金桥物流公司"]),

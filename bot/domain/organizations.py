@@ -69,7 +69,7 @@ _STOP_TAGS = ("r", "p", "c", "d", "e", "y", "o", "t", "x", "w", "u")
 _VERB_TAGS = frozenset({"v", "vd", "vg", "vi", "vq", "s", "f"})
 _LONGEST_NAME = 16
 _WHEN = re.compile(r"^[一二三四五六七八九十两上下本这那去今前]+[年月日号周]$|时候$|期间$")
-_COUNTED = re.compile(r"(?:^|[^第])[一二两三四五六七八九十几多][家个所座间]")
+_COUNTED = re.compile(r"(?:^|[^第])[一二两三四五六七八九十几多][家个所座间股种些]")
 
 
 @dataclass(frozen=True)
