@@ -68,6 +68,7 @@ _STOP_TAGS = ("r", "p", "c", "d", "e", "y", "o", "t", "x", "w", "u")
 # Verbs, place and direction words: a name runs through them only when they are trade words.
 _VERB_TAGS = frozenset({"v", "vd", "vg", "vi", "vq", "s", "f"})
 _LONGEST_NAME = 16
+_GLUED_ENDINGS = ("个", "比", "给", "在", "向", "找", "是", "把", "被", "让")
 _WHEN = re.compile(r"^[一二三四五六七八九十两上下本这那去今前]+[年月日号周]$|时候$|期间$")
 _COUNTED = re.compile(r"(?:^|[^第])[一二两三四五六七八九十几多][家个所座间股种些]")
 
@@ -181,6 +182,8 @@ def _may_extend(tokens: list[_Token], at: int, stops: frozenset[str], end: int) 
             and _may_extend(tokens, at - 1, stops, end)
         )
     if token.word in stops or token.word in not_names or token.tag.startswith(_STOP_TAGS):
+        return False
+    if token.word.endswith(_GLUED_ENDINGS):  # jieba's 开了个, 价格比: a word glued to a particle
         return False
     # Verbs and place words end a name (归, 旁边), unless they are trade words (劳务, 派遣).
     if token.tag in _VERB_TAGS and token.word not in generic:
