@@ -151,6 +151,10 @@ class ValidateComplaintForm(CancellableFormValidation):
             if tracker.get_slot(slot) is not None:
                 continue
             value = next((e.get("value") for e in entities if e.get("entity") == entity), None)
+            if slot == "organization":
+                # 翠微社区居委会和恒通物业互相踢皮球: both are respondents, the ticket names both.
+                names = [str(e.get("value")) for e in entities if e.get("entity") == entity]
+                value = "、".join(dict.fromkeys(n for n in names if n.strip())) or None
             if isinstance(value, str) and value.strip():
                 events.append(SlotSet(slot, clean_free_text(value, 200)))
             elif isinstance(value, int | float) and value > 0:

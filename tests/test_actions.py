@@ -90,3 +90,17 @@ def test_first_turn_prefills_category_and_story(
     assert ("description" in slots) is expects_description
     if expects_description:
         assert slots["description"] == text
+
+
+def test_every_respondent_in_the_first_message_is_named_once() -> None:
+    text = "翠微社区居委会和恒通物业互相踢皮球，顶楼漏水找恒通物业说不归他们管"
+    tracker = _tracker(text, "complain_dereliction", 0.9, [("complain_dereliction", 0.9)])
+    tracker.latest_message["entities"] = [
+        {"entity": "organization", "value": "翠微社区居委会", "start": 0, "end": 7},
+        {"entity": "organization", "value": "恒通物业", "start": 8, "end": 12},
+        {"entity": "district", "value": "西工区", "start": 0, "end": 0},
+        {"entity": "organization", "value": "恒通物业", "start": 24, "end": 28},
+    ]
+    slots = {e["name"]: e["value"] for e in ValidateComplaintForm().first_turn_slots(tracker)}
+    assert slots["organization"] == "翠微社区居委会、恒通物业"
+    assert slots["district"] == "西工区"
