@@ -22,7 +22,7 @@ def markdown(report: Report, command: str) -> str:
         f"Reproduce: `{command}`",
         "",
         f"Training examples: {report.counts['train']} · dev test set: {report.counts['dev']} · "
-        f"real published complaints: {report.counts['real']} · entity cases: {report.counts['entity_cases']}",
+        f"real published complaints: {report.counts['real']} · entity cases: {report.counts['entity_cases']} (+{report.counts.get('entity_holdout_cases', 0)} held out)",
         "",
         "## Complaint categories, macro-F1",
         "",
@@ -87,7 +87,9 @@ def markdown(report: Report, command: str) -> str:
         "| entity | expected | predicted | exact match | precision |",
         "|---|---|---|---|---|",
     ]
-    rows = {**report.entity_scores, "organization (dev set)": report.organization}
+    rows = {**report.entity_scores}
+    rows |= {f"{kind} (held-out, blind)": v for kind, v in report.entity_holdout_scores.items()}
+    rows["organization (dev set)"] = report.organization
     for name, held_out in report.organization_holdout.items():
         rows[f"organization ({name})"] = held_out
     for kind, found in rows.items():

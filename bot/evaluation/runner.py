@@ -150,6 +150,7 @@ class Report:
     counts: dict[str, int]
     low_confidence_share: float
     caller_outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
+    entity_holdout_scores: dict[str, EntityScore] = field(default_factory=dict)
 
 
 def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: bool = True) -> Report:
@@ -159,6 +160,7 @@ def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: boo
     real = datasets.real_set()
     train = datasets.training_set()
     cases = datasets.entity_cases()
+    holdout_cases = datasets.entity_cases(datasets.ENTITY_HOLDOUT)
     organization_sets = {
         name: datasets.organization_cases(path) for name, path in datasets.ORGANIZATION_SETS.items()
     }
@@ -176,6 +178,7 @@ def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: boo
         real_parsed = [ours.parse(r.text) for r in real]
         traditional_parsed = [ours.parse(d.text) for d in dev_traditional]
         entity_parsed = [ours.parse(c.text) for c in cases]
+        holdout_parsed = [ours.parse(c.text) for c in holdout_cases]
         organization_parsed = {
             name: [ours.parse(c.text) for c in cases] for name, cases in organization_sets.items()
         }
@@ -225,15 +228,8 @@ def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: boo
             )
         )
 
-    predicted_entities = [
-        [
-            (str(e["entity"]), str(e["value"]))
-            for e in p.entities
-            if e.get("entity") in RULE_ENTITIES
-        ]
-        for p in entity_parsed
-    ]
-    rule_scores = entity_scores([c.expected for c in cases], predicted_entities, RULE_ENTITIES)
+    rule_scores = _rule_entity_scores(cases, entity_parsed)
+    holdout_scores = _rule_entity_scores(holdout_cases, holdout_parsed) if holdout_cases else {}
     organization = _organization_scores(dev, dev_parsed)
     organization_holdout = {
         name: _organization_scores(cases, organization_parsed[name])
@@ -244,6 +240,7 @@ def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: boo
     return Report(
         systems=systems,
         entity_scores=rule_scores,
+        entity_holdout_scores=holdout_scores,
         organization=organization,
         organization_holdout=organization_holdout,
         latency_p50=statistics.median(latency) if latency else 0.0,
@@ -254,6 +251,7 @@ def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: boo
             "dev": len(dev),
             "real": len(real),
             "entity_cases": len(cases),
+            "entity_holdout_cases": len(holdout_cases),
             "organization_cases": sum(len(c) for c in organization_sets.values()),
         },
         low_confidence_share=low,
@@ -311,6 +309,20 @@ def _system(
     )
 
 
+def _rule_entity_scores(
+    cases: list[datasets.EntityCase], parsed: list[Parsed]
+) -> dict[str, EntityScore]:
+    predicted = [
+        [
+            (str(e["entity"]), str(e["value"]))
+            for e in p.entities
+            if e.get("entity") in RULE_ENTITIES
+        ]
+        for p in parsed
+    ]
+    return entity_scores([c.expected for c in cases], predicted, RULE_ENTITIES)
+
+
 def _organization_scores(items: list[datasets.Labelled], parsed: list[Parsed]) -> EntityScore:
     """Names compared after normalisation: the pipeline reports 新安县教育局 for 新安縣教育局 on
     purpose (the ticket stores one spelling)."""
@@ -353,6 +365,7 @@ def save_json(report: Report, path: Path) -> None:
             for s in report.systems
         ],
         "entities": {k: v.as_dict() for k, v in report.entity_scores.items()},
+        "entities_holdout": {k: v.as_dict() for k, v in report.entity_holdout_scores.items()},
         "organization": report.organization.as_dict(),
         "organization_holdout": {k: v.as_dict() for k, v in report.organization_holdout.items()},
         "latency_ms": {"p50": report.latency_p50, "p95": report.latency_p95},
