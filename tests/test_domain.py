@@ -28,6 +28,8 @@ from bot.domain.validators import find_phone, is_mobile
         ("１３８１２３４５６７８", "13812345678"),
         ("0379-63331234", "0379-63331234"),
         ("座机037963331234", "0379-63331234"),
+        ("店家留的电话是(0379)62345678", "0379-62345678"),
+        ("（0379）62345678", "0379-62345678"),
         ("1381234567", None),  # 10 digits
         ("138123456789", None),  # 12 digits
         ("12812345678", None),  # no mobile number starts with 12
@@ -83,6 +85,10 @@ def test_ticket_id_and_access_code() -> None:
     assert find_access_code("LY20261125-0012") is None
     assert find_access_code("欠了我们300000元") is None
     assert find_access_code("提取码１２３４５６") == "123456"
+    # A label that makes six digits something else.
+    assert find_access_code("邮编471000，地址是西工区唐宫中路") is None
+    assert find_access_code("我的工号是 100234") is None
+    assert find_access_code("邮编471000，提取码 654321") == "654321"
 
 
 def test_access_code_hash_round_trip() -> None:
@@ -114,3 +120,21 @@ def test_masking() -> None:
     masked = mask_text("电话13812345678，身份证410302199001011234")
     assert "13812345678" not in masked and "138****5678" in masked
     assert "410302199001011234" not in masked and "410302********1234" in masked
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("手机138 1234 5678，白天打", "手机138 **** 5678，白天打"),
+        ("电话：138-1234-5678", "电话：138-****-5678"),
+        ("+86 13812345678", "+86 138****5678"),
+        ("１３８１２３４５６７８", "138****5678"),
+        ("座机(0379)62345678", "座机(0379)****5678"),
+        ("0379-63331234转分机", "0379-****1234转分机"),
+        ("037963331234", "0379****1234"),
+        # Money and counts are not phone numbers.
+        ("欠款380000元，工人35个", "欠款380000元，工人35个"),
+    ],
+)
+def test_phone_numbers_inside_text_are_masked_however_typed(text: str, expected: str) -> None:
+    assert mask_text(text) == expected

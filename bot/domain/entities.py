@@ -48,7 +48,7 @@ def _candidates(text: str, today: dt.date) -> Iterable[Found]:
         yield Found("phone", match.start(), match.end(), "".join(match.groups()))
     for match in validators.LANDLINE_RE.finditer(text):
         yield Found("phone", match.start(), match.end(), f"{match.group(1)}-{match.group(2)}")
-    for match in tickets.ACCESS_CODE_RE.finditer(text):
+    for match in tickets.access_code_matches(text):
         yield Found("access_code", match.start(1), match.end(1), match.group(1))
     for start, end, yuan in find_amounts(text):
         yield Found("amount", start, end, yuan)

@@ -18,6 +18,20 @@ TICKET_ID_RE = re.compile(r"(?<![A-Za-z0-9])" + TICKET_ID_PATTERN + r"(?!\d)", r
 ACCESS_CODE_RE = re.compile(
     r"(?<![\d\-¥￥.])(\d{6})(?![\d.%元块万亿米平号人天年月日次个岁吨台套件户间栋层份])"
 )
+# Six digits that a label makes something else: 邮编471000, 工号 100234, 订单号 …
+_OTHER_SIX_DIGITS = re.compile(
+    r"(?:邮编|邮政编码|工号|房号|账号|卡号|单号|编号|学号|车牌号?|QQ号?|qq号?|微信号?)\s*[:：是为]?\s*$"
+)
+
+
+def access_code_matches(text: str) -> list[re.Match[str]]:
+    """Six digits standing alone that may be an access code (text already normalised)."""
+    return [
+        m
+        for m in ACCESS_CODE_RE.finditer(text)
+        if not _OTHER_SIX_DIGITS.search(text[max(0, m.start() - 8) : m.start()])
+    ]
+
 
 # Slow enough to make an offline guess of a 6-digit code from a leaked database cost hours per
 # ticket, fast enough (~10 ms) not to matter in a conversation.
@@ -37,8 +51,8 @@ def find_ticket_id(text: str) -> str | None:
 def find_access_code(text: str) -> str | None:
     """A 6-digit code standing alone in text, ignoring digits that are part of a ticket number."""
     text = TICKET_ID_RE.sub(" ", normalize(text))
-    match = ACCESS_CODE_RE.search(text)
-    return match.group(1) if match else None
+    matches = access_code_matches(text)
+    return matches[0].group(1) if matches else None
 
 
 def new_access_code() -> str:

@@ -13,7 +13,8 @@ from bot.domain.text import normalize
 # Chinese mobile numbers: 11 digits, starting with 1 then 3-9 (no operator uses 10x/11x/12x).
 MOBILE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
 # Landlines: area code 0 + 2-3 digits, then 7-8 digits (Luoyang: 0379-6xxxxxxx).
-LANDLINE_RE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?(\d{7,8})(?!\d)")
+# (0379)62345678 too: the area code in brackets, as business cards print it.
+LANDLINE_RE = re.compile(r"(?<!\d)\(?(0\d{2,3})\)?[- ]?(\d{7,8})(?!\d)")
 
 
 def find_mobile(text: str) -> str | None:
