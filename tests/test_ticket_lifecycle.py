@@ -4,6 +4,7 @@ lifecycle action and its refusals, automatic 催办/督办, duplicates, rating, 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -261,6 +262,19 @@ def test_protected_identity_is_hidden_from_the_department(tickets: TicketService
     assert "建国" not in str(caller["name"])
     supervisor = tickets.detail(number, role="supervisor")
     assert supervisor["caller"]["phone"] == "13812345678"  # type: ignore[index]
+
+
+def test_numbers_typed_into_the_story_are_masked_except_for_supervisors(
+    tickets: TicketService,
+) -> None:
+    story = "物业半年不修电梯，我电话138 1234 5678，身份证410302199001011234，座机(0379)62345678"
+    number = tickets.file(replace(ARREARS, description=story)).number
+    for role in ("operator", "department"):
+        shown = str(tickets.detail(number, role=role)["description"])
+        assert "1234 5678" not in shown and "138 **** 5678" in shown
+        assert "19900101" not in shown and "62345678" not in shown
+        assert "物业半年不修电梯" in shown
+    assert tickets.detail(number, role="supervisor")["description"] == story
 
 
 def test_same_sender_sees_own_tickets_only(tickets: TicketService) -> None:

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import re
 
-_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# As people type them: 13812345678, 138 1234 5678, 138-1234-5678, +86 138…, full-width digits.
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)((?:\+?86[- ]?)?1[3-9]\d[- ]?)(\d{4})([- ]?\d{4})(?!\d)")
+# Full-width digits and signs become half-width first, so one pattern reads both.
+_HALF_WIDTH = str.maketrans("０１２３４５６７８９＋－（）Ｘｘ", "0123456789+-()Xx")
+# 0379-63331234, 0379 63331234, (0379)63331234, 037963331234.
+_LANDLINE_IN_TEXT = re.compile(r"(?<!\d)([(（]?0\d{2,3}[)）]?[- ]?)(\d{3,4})(\d{4})(?!\d)")
 _ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
 
 
@@ -32,6 +37,8 @@ def mask_name(name: str | None) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Mask mobile and ID numbers that appear inside free text (for logs)."""
+    """Mask ID numbers, mobile and landline numbers inside free text (for logs and views)."""
+    text = text.translate(_HALF_WIDTH)
     text = _ID_IN_TEXT.sub(lambda m: f"{m.group(1)}********{m.group(3)}", text)
-    return _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    text = _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    return _LANDLINE_IN_TEXT.sub(lambda m: f"{m.group(1)}{'*' * len(m.group(2))}{m.group(3)}", text)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import tickets as numbering
 from bot.domain.categories import category_label
-from bot.domain.privacy import mask_name, mask_phone
+from bot.domain.privacy import mask_name, mask_phone, mask_text
 from bot.domain.text import normalize
 from bot.domain.workdays import WorkCalendar, load_calendar
 from bot.tickets.lifecycle import IllegalTransition, Lifecycle, lifecycle
@@ -421,8 +421,9 @@ class TicketService:
     def detail(self, number: str, *, role: str) -> dict[str, object]:
         """A ticket as an operator, a handling department or supervision staff may see it.
 
-        Phones and names are masked for operators; a department never sees who complained when
-        the caller asked for protection; only supervision staff see the caller in full."""
+        Phones and names are masked for operators, also inside the description; a department
+        never sees who complained when the caller asked for protection; only supervision staff
+        see the caller in full."""
         with self._sessions() as session:
             ticket = self._get(session, number)
             if ticket is None:
@@ -432,7 +433,10 @@ class TicketService:
                 "number": ticket.number,
                 "category": view.category,
                 "status": view.status,
-                "description": ticket.description,
+                # Callers type their numbers into the story too ("我电话138 1234 5678").
+                "description": ticket.description
+                if role == "supervisor"
+                else mask_text(ticket.description),
                 "organization": ticket.organization,
                 "district": ticket.district,
                 "occurred_on": ticket.occurred_on,
