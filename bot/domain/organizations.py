@@ -92,7 +92,7 @@ def _segmenter() -> object:
     for path in sorted((PROJECT_ROOT / "data" / "jieba").glob("*.txt")):
         with open(path, "rb") as handle:  # jieba leaves a path's file open
             tokenizer.load_userdict(handle)
-    for place in _named_tables()[6]:
+    for place in _named_tables().places:
         if len(place) > 1:
             tokenizer.add_word(place, 1000, "ns")
     return jieba.posseg.POSTokenizer(tokenizer)
@@ -106,87 +106,94 @@ def _tokens(text: str) -> list[_Token]:
     return tokens
 
 
+@dataclass(frozen=True)
+class _NamedTables:
+    """data/hotline/organizations.yml's word lists for named units, read once."""
+
+    suffixes: tuple[str, ...]  # longest first
+    generic: tuple[str, ...]  # longest first
+    utilities: re.Pattern[str]
+    stops: frozenset[str]
+    not_names: frozenset[str]
+    not_heads: frozenset[str]
+    bodies: frozenset[str]
+    places: tuple[str, ...]  # longest first
+
+
+def _by_length(words: list[object]) -> tuple[str, ...]:
+    return tuple(sorted({str(w) for w in words}, key=len, reverse=True))
+
+
 @functools.cache
-def _named_tables() -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str], frozenset[str],
-                             frozenset[str], frozenset[str], tuple[str, ...]]:  # fmt: skip
+def _named_tables() -> _NamedTables:
     table = load_table("organizations")
-    by_length = lambda words: tuple(sorted({str(w) for w in words}, key=len, reverse=True))  # noqa: E731
-    bodies = {str(b) for b in table["bodies"]} - {"政府", "人民政府", "管委会"}
-    places = tuple(
-        sorted(
-            {*_place_names(), *map(str, table["extra_places"]), "洛阳市", "洛阳", "市", "县", "区"},
-            key=len,
-            reverse=True,
-        )
-    )
-    return (
-        by_length(table["suffixes"]),
-        by_length(table["generic_words"]),
-        frozenset(str(u) for u in table["utilities"]),
-        frozenset(str(w) for w in table["stop_words"]),
-        frozenset(str(w) for w in table["not_names"]),
-        frozenset(bodies),
-        places,
+    places = [*_place_names(), *table["extra_places"], "洛阳市", "洛阳", "市", "县", "区"]
+    return _NamedTables(
+        suffixes=_by_length(table["suffixes"]),
+        generic=_by_length(table["generic_words"]),
+        utilities=re.compile(_alternatives([str(u) for u in table["utilities"]])),
+        stops=frozenset(str(w) for w in table["stop_words"]),
+        not_names=frozenset(str(w) for w in table["not_names"]),
+        not_heads=frozenset(str(w) for w in table["not_heads"]),
+        bodies=frozenset(str(b) for b in table["bodies"]) - {"政府", "人民政府", "管委会"},
+        places=_by_length(places),
     )
 
 
 def named_spans(text: str) -> list[Span]:
     """Units named by their own name and a known ending (锦程物业, 吉利区生态环境分局)."""
-    suffixes, generic, utilities, stops, not_names, bodies, places = _named_tables()
-    not_heads = frozenset(str(w) for w in load_table("organizations")["not_heads"])
+    tables = _named_tables()
     tokens = _tokens(text)
-    found = [
-        Span(m.start(), m.end(), m.group())
-        for m in re.finditer(
-            "|".join(map(re.escape, sorted(utilities, key=len, reverse=True))), text
-        )
-    ]
+    found = [Span(m.start(), m.end(), m.group()) for m in tables.utilities.finditer(text)]
     for last, token in enumerate(tokens):
         head = text[: token.end]
-        suffix = next((s for s in suffixes if head.endswith(s)), None)
-        if suffix is None or token.word in not_heads:
+        suffix = next((s for s in tables.suffixes if head.endswith(s)), None)
+        if suffix is None or token.word in tables.not_heads:
             continue
         cut = token.end - len(suffix)  # the ending may span words (烩面/馆) or end one (民政局)
         first = next(i for i in range(last, -1, -1) if tokens[i].start <= cut)
-        while first > 0 and _may_extend(tokens, first - 1, stops, token.end):
+        while first > 0 and _may_extend(tokens, first - 1, token.end):
             first -= 1
         # The widest name first, then fewer words from the left while what is left still
         # names a unit: 洛阳宏泰物业, not 物业公司洛阳宏泰物业.
         for start in range(first, last + 1):
             begin = tokens[start].start
             # jieba glues a verb to a name now and then (委托金/桥/物流公司): cut it off.
-            lead = max((w for w in stops if tokens[start].word.startswith(w)), key=len, default="")
+            word = tokens[start].word
+            lead = max((w for w in tables.stops if word.startswith(w)), key=len, default="")
             if lead and lead != tokens[start].word:
                 begin += len(lead)
             value = text[begin : token.end]
-            if value in not_names or begin > cut or tokens[start].word == "和":
+            if value in tables.not_names or begin > cut or word == "和":
                 continue
             if _COUNTED.search(value):  # 一家小型电子厂, 五家投标公司: a count, not a name
                 break
-            if _names_a_unit(value, suffix, token.word, generic, utilities, bodies, places):
+            if _names_a_unit(value, suffix, token.word, tables):
                 if not _is_the_callers_own(text[:begin]):
                     found.append(Span(begin, token.end, value))
                 break
     return found
 
 
-def _may_extend(tokens: list[_Token], at: int, stops: frozenset[str], end: int) -> bool:
+def _may_extend(tokens: list[_Token], at: int, end: int) -> bool:
     """Whether the name ending at `end` may take in tokens[at] on its left."""
-    suffixes, generic, _, _, not_names, _, _ = _named_tables()
+    tables = _named_tables()
     token = tokens[at]
     if token.word == "和":
         # 文化广电和旅游局 is one body; 住建局和人社局 are two; 我们和市城投公司 is one.
         return (
             at > 0
-            and not any(tokens[at - 1].word.endswith(s) for s in suffixes)
-            and _may_extend(tokens, at - 1, stops, end)
+            and not any(tokens[at - 1].word.endswith(s) for s in tables.suffixes)
+            and _may_extend(tokens, at - 1, end)
         )
-    if token.word in stops or token.word in not_names or token.tag.startswith(_STOP_TAGS):
+    if token.word in tables.stops or token.word in tables.not_names:
+        return False
+    if token.tag.startswith(_STOP_TAGS):
         return False
     if token.word.endswith(_GLUED_ENDINGS):  # jieba's 开了个, 价格比: a word glued to a particle
         return False
     # Verbs and place words end a name (归, 旁边), unless they are trade words (劳务, 派遣).
-    if token.tag in _VERB_TAGS and token.word not in generic:
+    if token.tag in _VERB_TAGS and token.word not in tables.generic:
         return False
     if not re.fullmatch(r"[\u4e00-\u9fffA-Za-z]+", token.word):  # digits: dates, amounts
         return False
@@ -206,19 +213,16 @@ def _is_the_callers_own(before: str) -> bool:
     return _self_references().search(before[-12:]) is not None
 
 
-def _names_a_unit(
-    value: str,
-    suffix: str,
-    head: str,
-    generic: tuple[str, ...],
-    utilities: frozenset[str],
-    bodies: frozenset[str],
-    places: tuple[str, ...],
-) -> bool:
-    if value in utilities or head in bodies and _strip_places(value[: -len(head)], places) == "":
+def _names_a_unit(value: str, suffix: str, head: str, tables: _NamedTables) -> bool:
+    """锦程物业 names one; 物业公司 or 新物业 does not (fewer than two telling characters).
+
+    A known department alone (住建局, 县民政局) and a city utility (热力公司) always do."""
+    if tables.utilities.fullmatch(value):
         return True
-    core = _strip_places(value[: -len(suffix)], places)
-    for word in generic:
+    if head in tables.bodies and _strip_places(value[: -len(head)], tables.places) == "":
+        return True
+    core = _strip_places(value[: -len(suffix)], tables.places)
+    for word in tables.generic:
         core = core.replace(word, "")
     return len(core) >= 2
 
