@@ -64,6 +64,23 @@ def test_named_units_are_found_with_their_whole_name(text: str, expected: list[s
     assert [s.value for s in rule_spans(text)] == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("李楼镇的干部上门让我们签拆迁协议", ["李楼镇"]),
+        ("寇店镇答应给我们修路，到现在没动工", ["寇店镇"]),
+        ("洛龙区开元街道不作为", ["洛龙区开元街道"]),
+        ("孟津区白鹤镇请的宏图路桥公司给村里修路", ["孟津区白鹤镇", "宏图路桥公司"]),
+        # A town that is only where something happened is not a respondent.
+        ("我在李楼镇开饭店，生意还行", []),
+        ("住在王城街道的居民都知道", []),
+        ("这个镇不管，乡镇干部也不管", []),
+    ],
+)
+def test_a_town_that_acts_is_a_respondent(text: str, expected: list[str]) -> None:
+    assert [s.value for s in rule_spans(text)] == expected
+
+
 def test_a_rule_extends_a_name_the_model_cut_short() -> None:
     text = "老城区某快递驿站欠我半个月工资"
     assert [s.value for s in merge(text, [Span(0, 6, "老城区某快递")])] == ["老城区某快递驿站"]

@@ -59,7 +59,38 @@ def rule_spans(text: str) -> list[Span]:
     """Anchored and named organisation names in `text` (normalised: simplified, half-width)."""
     body, unit = _patterns()
     found = [Span(m.start(), m.end(), m.group()) for p in (body, unit) for m in p.finditer(text)]
-    return _longest_first(found + named_spans(text))
+    return _longest_first(found + named_spans(text) + acting_towns(text))
+
+
+@functools.cache
+def _town_pattern() -> re.Pattern[str]:
+    table = load_table("organizations")
+    places = _alternatives([*_place_names(), "洛阳市"])
+    acts = _alternatives([str(a) for a in table["town_acts"]])
+    return re.compile(
+        rf"(?:{places})?(?P<town>[\u4e00-\u9fff]{{2,4}}?)(?:镇|乡|街道办事处|街道办|街道)(?=的?(?:{acts}))"
+    )
+
+
+def acting_towns(text: str) -> list[Span]:
+    """A township or street that acts (李楼镇的干部…, 寇店镇答应…) is a respondent.
+
+    Named bare, a town is usually where something happened (我在李楼镇开饭店), so only a town
+    followed by its officials or by what it did counts, and only from the start of a word."""
+    tokens = _tokens(text)
+    starts = {t.start: i for i, t in enumerate(tokens)}
+    pattern = _town_pattern()
+    found: list[Span] = []
+    for start, index in starts.items():
+        match = pattern.match(text, start)
+        if match is None or re.search(r"[这那个该本我你他们各每哪里村]", match.group("town")):
+            continue
+        if not _may_extend(tokens, index, match.end()):
+            continue  # 找李楼镇…: a verb or pronoun does not start a name
+        if index and _may_extend(tokens, index - 1, match.end()):
+            continue  # inside a longer phrase: not where a name starts
+        found.append(Span(match.start(), match.end(), match.group()))
+    return _longest_first(found)
 
 
 # Word classes (jieba's tags) that never belong to a unit's name: pronouns, prepositions,
