@@ -81,6 +81,21 @@ def test_a_town_that_acts_is_a_respondent(text: str, expected: list[str]) -> Non
     assert [s.value for s in rule_spans(text)] == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("滴滴司机绕路多收我四十块", ["滴滴"]),
+        ("在拼多多买的东西是假货", ["拼多多"]),
+        ("中通快递把包裹弄丢了", ["中通快递"]),
+        # Whole words only: 电信诈骗 is fraud, 建业务楼 is not the developer.
+        ("电信诈骗怎么办", []),
+        ("我们公司想建业务楼", []),
+    ],
+)
+def test_well_known_brands_are_respondents_by_name_alone(text: str, expected: list[str]) -> None:
+    assert [s.value for s in rule_spans(text)] == expected
+
+
 def test_a_rule_extends_a_name_the_model_cut_short() -> None:
     text = "老城区某快递驿站欠我半个月工资"
     assert [s.value for s in merge(text, [Span(0, 6, "老城区某快递")])] == ["老城区某快递驿站"]

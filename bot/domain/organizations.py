@@ -126,6 +126,8 @@ def _segmenter() -> object:
     for place in _named_tables().places:
         if len(place) > 1:
             tokenizer.add_word(place, 1000, "ns")
+    for brand in _named_tables().brands:
+        tokenizer.add_word(brand, 1000, "nz")
     return jieba.posseg.POSTokenizer(tokenizer)
 
 
@@ -147,6 +149,7 @@ class _NamedTables:
     stops: frozenset[str]
     not_names: frozenset[str]
     not_heads: frozenset[str]
+    brands: frozenset[str]
     bodies: frozenset[str]
     places: tuple[str, ...]  # longest first
 
@@ -166,6 +169,7 @@ def _named_tables() -> _NamedTables:
         stops=frozenset(str(w) for w in table["stop_words"]),
         not_names=frozenset(str(w) for w in table["not_names"]),
         not_heads=frozenset(str(w) for w in table["not_heads"]),
+        brands=frozenset(str(w) for w in table["brands"]),
         bodies=frozenset(str(b) for b in table["bodies"]) - {"政府", "人民政府", "管委会"},
         places=_by_length(places),
     )
@@ -176,6 +180,7 @@ def named_spans(text: str) -> list[Span]:
     tables = _named_tables()
     tokens = _tokens(text)
     found = [Span(m.start(), m.end(), m.group()) for m in tables.utilities.finditer(text)]
+    found += [Span(t.start, t.end, t.word) for t in tokens if t.word in tables.brands]
     for last, token in enumerate(tokens):
         head = text[: token.end]
         suffix = next((s for s in tables.suffixes if head.endswith(s)), None)
