@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.domain import organizations
 from bot.domain.organizations import Span, merge, rule_spans
 
 
@@ -110,3 +111,13 @@ def test_a_repeated_short_mention_and_a_bare_place_are_dropped() -> None:
 def test_model_spans_the_rules_do_not_know_are_kept() -> None:
     text = "洛阳锦程物业没开业主大会就涨物业费"
     assert merge(text, [Span(0, 6, "洛阳锦程物业")]) == [Span(0, 6, "洛阳锦程物业")]
+
+
+def test_runs_without_an_anchor_are_not_cut_and_change_nothing() -> None:
+    # Only the run with an ending (物业) goes through jieba's tagger; the others stay whole and
+    # stop names, so the result equals cutting the whole message.
+    text = "我们小区停水三天了,锦程物业收了物业费啥也不干,打电话也不接"
+    tokens = organizations._tokens(text)
+    assert "我们小区停水三天了" in [t.word for t in tokens]
+    assert "".join(t.word for t in tokens) == text
+    assert [s.value for s in organizations.rule_spans(text)] == ["锦程物业"]

@@ -6,6 +6,7 @@ TF-IDF over character n-grams suits Chinese: no segmentation errors, and typos o
 
 from __future__ import annotations
 
+import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -24,3 +25,16 @@ def build_pipeline(
         TfidfVectorizer(analyzer="char_wb", ngram_range=(min_ngram, max_ngram), sublinear_tf=True),
         LogisticRegression(C=C, max_iter=max_iter, class_weight="balanced" if balanced else None),
     )
+
+
+def ready_for_single_messages(pipeline: Pipeline) -> Pipeline:
+    """Store the weights so that scoring one message does not copy them first.
+
+    scikit-learn scores with `X @ coef_.T`; for a sparse X, SciPy copies a transposed C-ordered
+    matrix into C order on every call (27 intents × ~100k n-grams: about 4 ms of the 6 ms a parse
+    spent in this classifier). Fortran order makes the transpose C-ordered; the numbers are the same.
+    """
+    classifier = pipeline[-1]
+    if hasattr(classifier, "coef_"):
+        classifier.coef_ = np.asfortranarray(classifier.coef_)
+    return pipeline

@@ -20,7 +20,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.pipeline import Pipeline
 
-from bot.nlu.char_tfidf import build_pipeline
+from bot.nlu.char_tfidf import build_pipeline, ready_for_single_messages
 
 MODEL_FILE = "tfidf_intent.joblib"
 
@@ -70,6 +70,7 @@ class CharTfidfIntentClassifier(GraphComponent, IntentClassifier):
             max_iter=int(self._config["max_iter"]),
         )
         self._pipeline.fit([e.get(TEXT) for e in examples], [e.get(INTENT) for e in examples])
+        ready_for_single_messages(self._pipeline)
         with self._model_storage.write_to(self._resource) as directory:
             joblib.dump(self._pipeline, directory / MODEL_FILE)
         return self._resource
@@ -85,7 +86,7 @@ class CharTfidfIntentClassifier(GraphComponent, IntentClassifier):
     ) -> CharTfidfIntentClassifier:
         try:
             with model_storage.read_from(resource) as directory:
-                pipeline = joblib.load(directory / MODEL_FILE)
+                pipeline = ready_for_single_messages(joblib.load(directory / MODEL_FILE))
         except (ValueError, FileNotFoundError):
             pipeline = None  # a model trained without NLU data
         return cls(config, model_storage, resource, pipeline)
