@@ -134,6 +134,12 @@ def test_masking() -> None:
         ("037963331234", "0379****1234"),
         # Money and counts are not phone numbers.
         ("欠款380000元，工人35个", "欠款380000元，工人35个"),
+        # Contract, invoice and account numbers that start with 0 are not landlines.
+        ("合同编号0120230456，欠款未付", "合同编号0120230456，欠款未付"),
+        ("发票号码：03791234567", "发票号码：03791234567"),
+        ("协议号HT037962345678", "协议号HT037962345678"),
+        # … but a landline after other words still is.
+        ("合同签了，电话0379-63331234", "合同签了，电话0379-****1234"),
     ],
 )
 def test_phone_numbers_inside_text_are_masked_however_typed(text: str, expected: str) -> None:

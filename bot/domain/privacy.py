@@ -13,7 +13,14 @@ _MOBILE_IN_TEXT = re.compile(r"(?<!\d)((?:\+?86[- ]?)?1[3-9]\d[- ]?)(\d{4})([- ]
 # Full-width digits and signs become half-width first, so one pattern reads both.
 _HALF_WIDTH = str.maketrans("０１２３４５６７８９＋－（）Ｘｘ", "0123456789+-()Xx")
 # 0379-63331234, 0379 63331234, (0379)63331234, 037963331234.
-_LANDLINE_IN_TEXT = re.compile(r"(?<!\d)([(（]?0\d{2,3}[)）]?[- ]?)(\d{3,4})(\d{4})(?!\d)")
+# Not inside a code with letters (HT0379…), and not after a label that says what else it is.
+_LANDLINE_IN_TEXT = re.compile(
+    r"(?<![0-9A-Za-z])([(（]?0\d{2,3}[)）]?[- ]?)(\d{3,4})(\d{4})(?![0-9A-Za-z])"
+)
+_NOT_A_PHONE_LABEL = re.compile(
+    r"(?:合同|协议|项目|订单|发票|批次|档案|案件|文件|文号|编号|单号|账号|卡号|批号|工号|序号)"
+    r"(?:号|编号|号码)?\s*[:：是为]?\s*$"
+)
 _ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
 
 
@@ -41,4 +48,14 @@ def mask_text(text: str) -> str:
     text = text.translate(_HALF_WIDTH)
     text = _ID_IN_TEXT.sub(lambda m: f"{m.group(1)}********{m.group(3)}", text)
     text = _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    return _LANDLINE_IN_TEXT.sub(lambda m: f"{m.group(1)}{'*' * len(m.group(2))}{m.group(3)}", text)
+    return _LANDLINE_IN_TEXT.sub(lambda m: _mask_landline(m, text), text)
+
+
+def _mask_landline(match: re.Match[str], text: str) -> str:
+    """0379-****1234, unless the words before say it is a contract, invoice or account number.
+
+    Mobiles and ID numbers are masked whatever precedes them: a wrong label costs a masked
+    contract number at worst, while a landline looks like many other 0-leading numbers."""
+    if _NOT_A_PHONE_LABEL.search(text[max(0, match.start() - 8) : match.start()]):
+        return match.group()
+    return f"{match.group(1)}{'*' * len(match.group(2))}{match.group(3)}"
