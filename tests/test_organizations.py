@@ -55,6 +55,12 @@ def test_anchored_names_are_found_whole(text: str, expected: list[str]) -> None:
         ("这个格局不行，市中心也堵", []),
         # The caller's own company is the victim, not the respondent.
         ("我司洛阳华夏纺织有限公司委托金桥物流公司运货，货丢了", ["金桥物流公司"]),
+        # 物业 names nothing alone but is a trade word inside a longer name.
+        ("恒瑞家园物业服务有限公司乱收停车费", ["恒瑞家园物业服务有限公司"]),
+        ("洛阳宏泰物业有限公司不管事", ["洛阳宏泰物业有限公司"]),
+        ("找物业公司洛阳宏泰物业", ["洛阳宏泰物业"]),
+        # 某一家公司 counts companies; it does not name one.
+        ("招标条件像是给某一家公司定的", []),
         # Bad input gets no names and no error.
         ("", []),
         ("😀😀🏢公司", []),

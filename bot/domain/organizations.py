@@ -59,6 +59,7 @@ def rule_spans(text: str) -> list[Span]:
     """Anchored and named organisation names in `text` (normalised: simplified, half-width)."""
     body, unit = _patterns()
     found = [Span(m.start(), m.end(), m.group()) for p in (body, unit) for m in p.finditer(text)]
+    found = [s for s in found if not _COUNTED.search(s.value)]  # 给某一家公司量身定做: a count
     tokens = _tokens(text)  # one part-of-speech pass (~5 ms) for both word-based rules
     return _longest_first(found + named_spans(text, tokens) + acting_towns(text, tokens))
 
@@ -248,7 +249,10 @@ def _may_extend(tokens: list[_Token], at: int, end: int) -> bool:
             and not any(tokens[at - 1].word.endswith(s) for s in tables.suffixes)
             and _may_extend(tokens, at - 1, end)
         )
-    if token.word in tables.stops or token.word in tables.not_names:
+    if token.word in tables.stops:
+        return False
+    # 物业 alone names nothing, but inside a name (盛世家园物业服务有限公司) it is a trade word.
+    if token.word in tables.not_names and token.word not in tables.generic:
         return False
     if token.tag.startswith(_STOP_TAGS):
         return False
