@@ -61,6 +61,9 @@ def test_anchored_names_are_found_whole(text: str, expected: list[str]) -> None:
         ("找物业公司洛阳宏泰物业", ["洛阳宏泰物业"]),
         # 某一家公司 counts companies; it does not name one.
         ("招标条件像是给某一家公司定的", []),
+        # A 某-unit takes in the township named right before it, whole words only.
+        ("寇店镇某某村委会乱收进村费", ["寇店镇某某村委会"]),
+        ("我们关林镇某小学的老师", ["关林镇某小学"]),
         # Bad input gets no names and no error.
         ("", []),
         ("😀😀🏢公司", []),

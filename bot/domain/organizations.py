@@ -61,7 +61,31 @@ def rule_spans(text: str) -> list[Span]:
     found = [Span(m.start(), m.end(), m.group()) for p in (body, unit) for m in p.finditer(text)]
     found = [s for s in found if not _COUNTED.search(s.value)]  # 给某一家公司量身定做: a count
     tokens = _tokens(text)  # one part-of-speech pass (~5 ms) for both word-based rules
+    found = [_with_its_town(span, text, tokens) for span in found]
     return _longest_first(found + named_spans(text, tokens) + acting_towns(text, tokens))
+
+
+_TOWN_ENDING = re.compile(r"(?:镇|乡|街道办事处|街道办|街道)$")
+
+
+def _with_its_town(span: Span, text: str, tokens: list[_Token]) -> Span:
+    """白马寺镇某村委会, not 某村委会: a 某-unit takes in the township named right before it.
+
+    The town's name is the whole words before its ending, two to four characters, and must
+    start a phrase (我们关林镇某小学 → 关林镇某小学)."""
+    if not span.value.startswith("某"):
+        return span
+    ends = [i for i, t in enumerate(tokens) if t.end == span.start]
+    if not ends or not _TOWN_ENDING.search(text[: span.start]):
+        return span
+    first = ends[0]
+    while first > 0 and _may_extend(tokens, first - 1, span.end):
+        first -= 1
+    town = text[tokens[first].start : span.start]
+    name = _TOWN_ENDING.sub("", town)
+    if not 2 <= len(name) <= 4 or re.search(r"[这那个该本我你他们各每哪里村]", name):
+        return span
+    return Span(tokens[first].start, span.end, text[tokens[first].start : span.end])
 
 
 @functools.cache
