@@ -252,6 +252,12 @@ def test_cancel_while_asking_about_a_ticket(stack: RunningStack) -> None:
     assert "取消" in _texts(stack.say(sender, "算了"))
 
 
+def test_praise_is_thanked_without_claiming_it_was_passed_on(stack: RunningStack) -> None:
+    # Nothing records praise yet, so the bot says where it can be registered instead.
+    reply = _texts(stack.say(_sender(), "表扬一下西工区税务局的小刘，帮我们把退税的事两天就办好了"))
+    assert "感谢" in reply and "12345" in reply and "不会自动转给" in reply
+
+
 def test_emergency_is_answered_at_once(stack: RunningStack) -> None:
     reply = _texts(stack.say(_sender(), "着火了！三楼冒黑烟了快来人"))
     assert "119" in reply and "110" in reply
