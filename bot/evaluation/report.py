@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.domain.categories import category_intents
 from bot.evaluation import datasets
-from bot.evaluation.runner import Report, SystemResult
+from bot.evaluation.runner import LATENCY_PASSES, Report, SystemResult
 
 TARGETS = {"dev_macro_f1": 0.90, "real_macro_f1": 0.85, "entity_exact_match": 0.95, "p95_ms": 30.0}
 
@@ -100,7 +100,8 @@ def markdown(report: Report, command: str) -> str:
         "",
         "## Speed",
         "",
-        f"`/model/parse` on 100-character messages, sequential over HTTP on 127.0.0.1: "
+        f"`/model/parse` on 100-character messages, sequential over HTTP on 127.0.0.1, "
+        f"60 messages × {LATENCY_PASSES} passes: "
         f"p50 {report.latency_p50:.1f} ms, p95 {report.latency_p95:.1f} ms (target p95 ≤ {TARGETS['p95_ms']:.0f} ms).",
         "",
         (

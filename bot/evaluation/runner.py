@@ -122,6 +122,9 @@ class RasaParser:
         )
 
 
+LATENCY_PASSES = 3
+
+
 def _latency_texts(texts: list[str], length: int = 100, count: int = 60) -> list[str]:
     """Messages of exactly `length` characters cut from the dev set's own sentences."""
     stream = "".join(texts)
@@ -182,7 +185,13 @@ def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: boo
         organization_parsed = {
             name: [ours.parse(c.text) for c in cases] for name, cases in organization_sets.items()
         }
-        latency = [ours.parse(t).millis for t in _latency_texts([d.text for d in dev])]
+        # Three passes over the 60 messages: one pass's p95 rests on its three slowest calls,
+        # and on a shared two-core machine one stall moved it from 20 to 30 ms.
+        latency = [
+            ours.parse(t).millis
+            for _ in range(LATENCY_PASSES)
+            for t in _latency_texts([d.text for d in dev])
+        ]
     systems.append(
         _system("ours (hotline pipeline)", dev, real, dev_parsed, real_parsed, categories)
     )
