@@ -65,7 +65,10 @@ def rule_spans(text: str) -> list[Span]:
     return _longest_first(found + named_spans(text, tokens) + acting_towns(text, tokens))
 
 
-_TOWN_ENDING = re.compile(r"(?:镇|乡|街道办事处|街道办|街道)$")
+_TOWN_ENDINGS = ("镇", "乡", "街道办事处", "街道办", "街道")  # longest of each family first
+_TOWN_ENDING = re.compile(rf"(?:{'|'.join(_TOWN_ENDINGS)})$")
+# A town's name never holds these: 这个镇, 我们乡, 各街道, 村里.
+_NOT_A_TOWN_NAME = re.compile(r"[这那个该本我你他们各每哪里村]")
 
 
 def _with_its_town(span: Span, text: str, tokens: list[_Token]) -> Span:
@@ -83,7 +86,7 @@ def _with_its_town(span: Span, text: str, tokens: list[_Token]) -> Span:
         first -= 1
     town = text[tokens[first].start : span.start]
     name = _TOWN_ENDING.sub("", town)
-    if not 2 <= len(name) <= 4 or re.search(r"[这那个该本我你他们各每哪里村]", name):
+    if not 2 <= len(name) <= 4 or _NOT_A_TOWN_NAME.search(name):
         return span
     return Span(tokens[first].start, span.end, text[tokens[first].start : span.end])
 
@@ -94,7 +97,7 @@ def _town_pattern() -> re.Pattern[str]:
     places = _alternatives([*_place_names(), "洛阳市"])
     acts = _alternatives([str(a) for a in table["town_acts"]])
     return re.compile(
-        rf"(?:{places})?(?P<town>[\u4e00-\u9fff]{{2,4}}?)(?:镇|乡|街道办事处|街道办|街道)(?=的?(?:{acts}))"
+        rf"(?:{places})?(?P<town>[\u4e00-\u9fff]{{2,4}}?)(?:{'|'.join(_TOWN_ENDINGS)})(?=的?(?:{acts}))"
     )
 
 
@@ -109,7 +112,7 @@ def acting_towns(text: str, tokens: list[_Token] | None = None) -> list[Span]:
     found: list[Span] = []
     for start, index in starts.items():
         match = pattern.match(text, start)
-        if match is None or re.search(r"[这那个该本我你他们各每哪里村]", match.group("town")):
+        if match is None or _NOT_A_TOWN_NAME.search(match.group("town")):
             continue
         if not _may_extend(tokens, index, match.end()):
             continue  # 找李楼镇…: a verb or pronoun does not start a name
@@ -166,7 +169,7 @@ _RUN = re.compile(r"([\u4E00-\u9FD5a-zA-Z0-9+#&._]+)")
 def _anchors() -> re.Pattern[str]:
     """What any word-based rule starts from: a unit's ending, a brand, a town."""
     tables = _named_tables()
-    return re.compile(_alternatives([*tables.suffixes, *tables.brands, "镇", "乡", "街道"]))
+    return re.compile(_alternatives([*tables.suffixes, *tables.brands, *_TOWN_ENDINGS]))
 
 
 def _tokens(text: str) -> list[_Token]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from bot.domain.text import labelled_as_other_number
+
 # As people type them: 13812345678, 138 1234 5678, 138-1234-5678, +86 138…, full-width digits.
 _MOBILE_IN_TEXT = re.compile(r"(?<!\d)((?:\+?86[- ]?)?1[3-9]\d[- ]?)(\d{4})([- ]?\d{4})(?!\d)")
 # Full-width digits and signs become half-width first, so one pattern reads both.
@@ -16,10 +18,6 @@ _HALF_WIDTH = str.maketrans("０１２３４５６７８９＋－（）Ｘｘ", 
 # Not inside a code with letters (HT0379…), and not after a label that says what else it is.
 _LANDLINE_IN_TEXT = re.compile(
     r"(?<![0-9A-Za-z])([(（]?0\d{2,3}[)）]?[- ]?)(\d{3,4})(\d{4})(?![0-9A-Za-z])"
-)
-_NOT_A_PHONE_LABEL = re.compile(
-    r"(?:合同|协议|项目|订单|发票|批次|档案|案件|文件|文号|编号|单号|账号|卡号|批号|工号|序号)"
-    r"(?:号|编号|号码)?\s*[:：是为]?\s*$"
 )
 _ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
 
@@ -56,6 +54,6 @@ def _mask_landline(match: re.Match[str], text: str) -> str:
 
     Mobiles and ID numbers are masked whatever precedes them: a wrong label costs a masked
     contract number at worst, while a landline looks like many other 0-leading numbers."""
-    if _NOT_A_PHONE_LABEL.search(text[max(0, match.start() - 8) : match.start()]):
+    if labelled_as_other_number(text, match.start()):
         return match.group()
     return f"{match.group(1)}{'*' * len(match.group(2))}{match.group(3)}"

@@ -7,6 +7,7 @@ so every mapping here is one character to one character.
 from __future__ import annotations
 
 import functools
+import re
 from importlib import resources
 
 _FULLWIDTH_START = 0xFF01
@@ -57,3 +58,17 @@ def to_simplified(text: str) -> str:
 def normalize(text: str) -> str:
     """The normal form every component and validator works on (same length as the input)."""
     return to_simplified(to_halfwidth(text))
+
+
+# Labels that say what a run of digits is when it is not a phone number or an access code:
+# 邮编471000, 工号 100234, 合同编号0120230456, 发票号码：0379…
+_OTHER_NUMBER_LABEL = re.compile(
+    r"(?:邮编|邮政编码|工号|房号|账号|卡号|单号|编号|学号|车牌号?|QQ号?|qq号?|微信号?"
+    r"|合同|协议|项目|订单|发票|批次|档案|案件|文件|文号|批号|序号)"
+    r"(?:号|编号|号码)?\s*[:：是为]?\s*$"
+)
+
+
+def labelled_as_other_number(text: str, start: int) -> bool:
+    """Whether the words just before `start` name the digits there as some other number."""
+    return _OTHER_NUMBER_LABEL.search(text[max(0, start - 8) : start]) is not None

@@ -8,7 +8,7 @@ import hmac
 import re
 import secrets
 
-from bot.domain.text import normalize
+from bot.domain.text import labelled_as_other_number, normalize
 
 TICKET_PREFIX = "LY"
 # LY20261125-0007: prefix, the filing date (Asia/Shanghai), a per-day sequence.
@@ -18,18 +18,12 @@ TICKET_ID_RE = re.compile(r"(?<![A-Za-z0-9])" + TICKET_ID_PATTERN + r"(?!\d)", r
 ACCESS_CODE_RE = re.compile(
     r"(?<![\d\-¥￥.])(\d{6})(?![\d.%元块万亿米平号人天年月日次个岁吨台套件户间栋层份])"
 )
-# Six digits that a label makes something else: 邮编471000, 工号 100234, 订单号 …
-_OTHER_SIX_DIGITS = re.compile(
-    r"(?:邮编|邮政编码|工号|房号|账号|卡号|单号|编号|学号|车牌号?|QQ号?|qq号?|微信号?)\s*[:：是为]?\s*$"
-)
 
 
 def access_code_matches(text: str) -> list[re.Match[str]]:
     """Six digits standing alone that may be an access code (text already normalised)."""
     return [
-        m
-        for m in ACCESS_CODE_RE.finditer(text)
-        if not _OTHER_SIX_DIGITS.search(text[max(0, m.start() - 8) : m.start()])
+        m for m in ACCESS_CODE_RE.finditer(text) if not labelled_as_other_number(text, m.start())
     ]
 
 
