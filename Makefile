@@ -12,6 +12,7 @@ run: setup
 	@$(VENV)/hotline run
 
 test: setup
+	@bash scripts/test-system.sh
 	@$(VENV)/python -m pytest $(PYTEST_ARGS)
 
 train: setup

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,25 @@ from bot.tickets.service import TicketService
 from bot.training import ensure_model
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+REAL_EVAL_SET = PROJECT_ROOT.parent / "shared" / "eval" / "real-complaints-dev.jsonl"
+
+
+def require(available: bool, how_to_get_it: str) -> None:
+    """A test that needs something from outside the checkout: skip with a sentence saying how to
+    get it — but under CI=true everything is required, so the same sentence fails the test."""
+    if available:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(how_to_get_it)
+    pytest.skip(how_to_get_it)
+
+
+def require_real_eval_set() -> None:
+    require(
+        REAL_EVAL_SET.exists(),
+        f"{REAL_EVAL_SET} is missing: put the project's shared/ folder beside the checkout "
+        "(../shared/eval/real-complaints-dev.jsonl) to run this test.",
+    )
 
 
 @pytest.fixture

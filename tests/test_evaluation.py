@@ -13,6 +13,7 @@ from bot.config import PROJECT_ROOT
 from bot.evaluation import datasets
 from bot.evaluation.baselines import TfidfLogReg
 from bot.evaluation.metrics import entity_scores, intent_scores
+from tests.conftest import require_real_eval_set
 
 
 def test_intent_scores_by_hand() -> None:
@@ -96,6 +97,7 @@ def test_tfidf_baseline_learns_the_training_data() -> None:
 
 
 def test_the_real_complaint_set_is_read_with_intent_names() -> None:
+    require_real_eval_set()
     real = datasets.real_set()
     assert len(real) == 78
     assert {r.intent for r in real} <= {*(f"complain_{c}" for c in (
@@ -105,6 +107,7 @@ def test_the_real_complaint_set_is_read_with_intent_names() -> None:
 
 @pytest.mark.stack
 def test_hotline_eval_writes_its_report(trained_model: Path, tmp_path: Path) -> None:
+    require_real_eval_set()
     out = tmp_path / "reports"
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "eval", "--no-baselines", "--out", str(out)],

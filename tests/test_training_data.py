@@ -7,18 +7,18 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import pytest
 import yaml
 from rapidfuzz import fuzz, process
 
 from bot.config import PROJECT_ROOT
 from bot.domain.tables import load_table
 from bot.nlu_data import Example, read_nlu
+from tests.conftest import REAL_EVAL_SET as EVAL_PATH
+from tests.conftest import require_real_eval_set
 
 TRAIN = read_nlu([PROJECT_ROOT / "data" / "nlu"])
 DEV_PATH = PROJECT_ROOT / "tests" / "nlu" / "dev_set.yml"
 HELD_OUT_PATHS = sorted((PROJECT_ROOT / "tests" / "nlu").glob("organizations_holdout*.yml"))
-EVAL_PATH = PROJECT_ROOT.parent / "shared" / "eval" / "real-complaints-dev.jsonl"
 CATEGORY_INTENTS = [c["intent"] for c in load_table("categories")["categories"]]
 NEAR_DUPLICATE = 90.0  # character-level similarity in percent (rapidfuzz ratio ≈ difflib ratio)
 
@@ -115,8 +115,7 @@ def test_held_out_organisation_sets_are_apart_from_training_and_dev_data() -> No
 
 
 def test_nothing_copies_the_real_complaint_evaluation_set() -> None:
-    if not EVAL_PATH.exists():
-        pytest.fail(f"{EVAL_PATH} is missing: shared/ must sit beside the checkout")
+    require_real_eval_set()
     real = [
         json.loads(line)["text"]
         for line in EVAL_PATH.read_text(encoding="utf-8").splitlines()

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from bot.config import PROJECT_ROOT
-from tests.conftest import RunningStack, free_port
+from tests.conftest import RunningStack, free_port, require
 
 pytestmark = pytest.mark.stack
 
@@ -124,10 +124,11 @@ def browser() -> Iterator[object]:
 
     chromium = shutil.which("chromium")
     driver_path = shutil.which("chromedriver")
-    if not chromium or not driver_path:
-        pytest.fail(
-            "Debian's chromium and chromium-driver are needed: apt-get install -y chromium chromium-driver"
-        )
+    require(
+        bool(chromium and driver_path),
+        "Debian's chromium and chromium-driver are needed for browser tests: `make test` installs "
+        "them when run as root with apt-get, or run: sudo apt-get install -y chromium chromium-driver",
+    )
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in (
