@@ -52,6 +52,22 @@ def test_parse_amount(text: str, yuan: int | None) -> None:
     assert parse_amount(text) == yuan
 
 
+@pytest.mark.parametrize(
+    ("text", "span", "yuan"),
+    [
+        ("欠了3万5一直不给", "3万5", 35000),
+        ("两万八一次都没给过", "两万八", 28000),
+        ("一共欠了三万五一共就给了两千", "三万五", 35000),
+        ("借了一万一一直没还", "一万一", 11000),
+        ("三十一万", "三十一万", 310000),  # 一 after a unit is part of the number
+        ("借了一万一千一", "一万一千一", 11100),
+    ],
+)
+def test_a_colloquial_tail_never_swallows_the_next_word(text: str, span: str, yuan: int) -> None:
+    start, end, value = next(find_amounts(text))
+    assert (text[start:end], value) == (span, yuan)
+
+
 def test_amounts_do_not_swallow_a_following_year() -> None:
     assert [v for _, _, v in find_amounts("2023年欠款30万2024年又欠了五万")] == [300000, 50000]
 

@@ -38,6 +38,10 @@ _NOT_MONEY_AFTER = re.compile(
 # After a small number + 块, a noun means 块 is a measure word, not yuan.
 _MEASURE_WORD_FOLLOWS = re.compile(r"[\u4e00-\u9fff]")
 _TRAILING_OTHER_NUMBER = re.compile(r"([万萬亿億][多余来]?)([0-9]{2,}.*)$")
+# "3万5一直不给", "两万八一次都没给": a 一 right after a digit (not after a unit, so 五千一 = 5100
+# stays) and before another character starts the next word (一直, 一次, 一共), not the number.
+_WORD_STARTING_WITH_ONE = re.compile(r"(?<=[0-9零〇一二两俩三四五六七八九])一$")
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _parse_token_stream(text: str) -> Decimal | None:
@@ -112,6 +116,9 @@ def find_amounts(text: str) -> Iterator[tuple[int, int, int | float]]:
             if cut:
                 number = number[: cut.start(2)]
                 end = match.start("number") + len(number)
+            if _WORD_STARTING_WITH_ONE.search(number) and _CJK_CHAR.match(text, end):
+                number = number[:-1]
+                end -= 1
         has_big_unit = any(unit in number for unit in _BIG_UNITS)
         is_money = bool(match.group("currency") or match.group("prefix"))
         if not is_money and has_big_unit:
