@@ -1,0 +1,77 @@
+"""Who is calling, as callers say it in passing: 「我是老王」, 「我叫张伟」, 「我们是洛阳恒达机械有限公司的」.
+
+A hotline caller often names themselves or their company in the story; the form must keep it and
+not ask again. Only explicit self-introductions count (我叫/我姓/我是 + a surname, 我们是/我司 + a
+company ending), so a story that mentions other people or companies is not read as the caller.
+Tables: data/hotline/callers.yml.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from bot.domain.tables import load_table
+from bot.domain.text import normalize
+
+_CJK = r"[\u4e00-\u9fff]"
+
+
+def _alternatives(words: list[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+
+
+@functools.cache
+def _name_patterns() -> tuple[re.Pattern[str], ...]:
+    table = load_table("callers")
+    surname = f"(?:{_alternatives(table['surnames'])})"
+    honorific = f"(?:{_alternatives(table['honorifics'])})"
+    stop = (
+        r"(?=$|[\s,.!?;:，。！？；：、]|的|在|住|家|是|这|那|想|要|反映|投诉|电话|手机|我|就|吧|啊)"
+    )
+    return (
+        # 我叫张伟 / 我的名字叫张伟 / 本人张伟 / 叫我老王就行
+        re.compile(
+            rf"(?:我叫|我的名字[是叫]|名字[是叫]|本人[叫是]?|叫我)(?P<name>[老小]?{surname}{_CJK}{{0,2}}?{honorific}?){stop}"
+        ),
+        # 我姓王 / 免贵姓王 → 王 (with 先生/女士 when said)
+        re.compile(rf"(?:我|免贵|本人)姓(?P<name>{surname}{honorific}?)"),
+        # 我是老王 / 我是张女士 / 我是小李
+        re.compile(rf"我是(?P<name>[老小]{surname}|{surname}{honorific}){stop}"),
+    )
+
+
+def find_caller_name(text: str) -> str | None:
+    """The caller's own name or form of address, when they introduce themselves."""
+    cleaned = normalize(text)
+    for pattern in _name_patterns():
+        match = pattern.search(cleaned)
+        if match:
+            return match.group("name")
+    return None
+
+
+@functools.cache
+def _company_pattern() -> re.Pattern[str]:
+    endings = _alternatives(load_table("callers")["own_company_endings"])
+    return re.compile(
+        rf"(?:我们是|我们单位是|我们公司是|我们公司叫|我司|本公司|我是|我们)"
+        rf"(?P<name>{_CJK}[\u4e00-\u9fff()（）A-Za-z0-9]{{1,38}}?(?:{endings}))"
+        r"(?=$|的|[\s,.!?;:，。！？；：、]|在|跟|和|与|被|给|反映|投诉|想|要)"
+    )
+
+
+def find_own_company(text: str) -> str | None:
+    """The company the caller speaks for, when they say so (「我们是洛阳恒达机械有限公司的」).
+
+    Needs at least four characters and a proper name before the ending: 「我们公司」 or 「我们厂」
+    alone say that it is a company, not which one.
+    """
+    match = _company_pattern().search(normalize(text))
+    if not match:
+        return None
+    name = match.group("name")
+    core = re.sub(f"(?:{_alternatives(load_table('callers')['own_company_endings'])})$", "", name)
+    if len(name) < 4 or len(core) < 2 or re.match(r"[一两几这那个某]", core):
+        return None  # 「我们是一家小公司」: a count or a description, not a name
+    return name
