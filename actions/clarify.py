@@ -8,7 +8,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions._shared import first_message_description
+from actions._shared import first_message_description, last_user_text
+from actions.service_info import service_answer
 from bot.domain.categories import category_label_for_intent, likely_categories
 
 
@@ -19,6 +20,11 @@ class ActionClarifyCategory(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        # 「你们几点下班」 that the classifier was unsure about is a question, not a complaint.
+        answer = service_answer(last_user_text(tracker), always=False)
+        if answer is not None:
+            dispatcher.utter_message(response="utter_service_answer", answer=answer)
+            return []
         likely = likely_categories(tracker.latest_message.get("intent_ranking") or [])
         if not likely:
             dispatcher.utter_message(response="utter_default")

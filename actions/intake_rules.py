@@ -32,6 +32,10 @@ def is_government_body(organization: str | None) -> bool:
     return any(marker in name for marker in intake_table()["government_markers"])
 
 
+def amount_ceiling() -> int:
+    return int(intake_table()["amount_ceiling"])
+
+
 def max_tries() -> int:
     return int(intake_table()["max_tries"])
 

@@ -80,19 +80,24 @@ async def test_unsure_without_any_complaint_candidate_says_what_the_bot_can_do()
         ("complain", "我要投诉一个单位的问题可以吗", None, False),  # no category yet
     ],
 )
-def test_first_turn_prefills_category_and_story(
+async def test_first_turn_prefills_category_and_story(
     intent: str, text: str, expected_category: str | None, expects_description: bool
 ) -> None:
     tracker = _tracker(text, intent, 0.99, [(intent, 0.99)])
-    events = ValidateComplaintForm().first_turn_slots(tracker)
-    slots = {e["name"]: e["value"] for e in events}
+    slots = await _form_turn(tracker)
     assert slots.get("category") == expected_category
     assert ("description" in slots) is expects_description
     if expects_description:
         assert slots["description"] == text
 
 
-def test_every_respondent_in_the_first_message_is_named_once() -> None:
+async def _form_turn(tracker: Tracker) -> dict[str, Any]:
+    """One turn of the complaint form: the slots it sets."""
+    events = await ValidateComplaintForm().run(CollectingDispatcher(), tracker, {})
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+async def test_every_respondent_in_the_first_message_is_named_once() -> None:
     text = "翠微社区居委会和恒通物业互相踢皮球，顶楼漏水找恒通物业说不归他们管"
     tracker = _tracker(text, "complain_dereliction", 0.9, [("complain_dereliction", 0.9)])
     tracker.latest_message["entities"] = [
@@ -101,6 +106,6 @@ def test_every_respondent_in_the_first_message_is_named_once() -> None:
         {"entity": "district", "value": "西工区", "start": 0, "end": 0},
         {"entity": "organization", "value": "恒通物业", "start": 24, "end": 28},
     ]
-    slots = {e["name"]: e["value"] for e in ValidateComplaintForm().first_turn_slots(tracker)}
+    slots = await _form_turn(tracker)
     assert slots["organization"] == "翠微社区居委会、恒通物业"
     assert slots["district"] == "西工区"

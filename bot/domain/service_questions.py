@@ -50,5 +50,10 @@ def find_service_question(text: str) -> ServiceQuestion | None:
     return None
 
 
+def fallback_answer() -> str:
+    """For a question about the service that none of the table's entries covers."""
+    return str(load_table("service_questions")["fallback"])
+
+
 def answer_text(question: ServiceQuestion, *, sign_days: int, answer_days: int) -> str:
     return question.answer.format(sign_days=sign_days, answer_days=answer_days)

@@ -1,0 +1,185 @@
+"""The complaint form: every fact a ticket needs, asked once, checked, and shown back.
+
+Callers do not answer one question at a time. The form therefore reads each whole message
+(actions/forms.ReadingFormValidation): a question about the service is answered and the question
+asked again; a correction of an earlier fact updates that fact; the answer is checked; any other
+fact in the message is kept. The opening story and a story told as the answer to the description
+question go through the same understanding: category (buttons when the NLU is unsure) and every
+fact named in it. Which questions are asked depends on the category (amount), the caller
+(enterprise → name and 统一社会信用代码) and the respondent (a government body → identity
+protection), per data/hotline/intake.yml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions._shared import MIN_FIRST_MESSAGE_CHARS
+from actions.forms import ReadingFormValidation, Turn
+from actions.heard import Heard
+from actions.intake_checks import Accepted, check
+from actions.intake_facts import facts_in, heard_in, story_event
+from actions.intake_filing import FORM_SLOTS
+from actions.intake_rules import (
+    asks_amount,
+    field_label,
+    is_government_body,
+    not_accepted,
+)
+from actions.intake_summary import display, resolve_confirmation
+from bot.domain.categories import (
+    category_for_intent,
+    category_intents,
+    category_label,
+    likely_categories,
+)
+from bot.domain.text import normalize
+
+UNCLASSIFIED = "unclassified"
+NONE_OF_THESE = ("都不是", "都不对", "其他", "其它", "不知道", "不清楚", "说不好", "不确定")
+# A category read from the story needs this much confidence; below it the caller picks.
+CATEGORY_MIN_CONFIDENCE = 0.2
+
+
+def intake_questions(get: Callable[[str], Any], *, answered: bool = False) -> list[str]:
+    """The questions this caller is asked, in order (answered=True: those that can be corrected)."""
+    questions = ["description"]
+    if get("description") is not None and get("category") is None:
+        questions.append("category")
+    questions += ["organization", "district", "occurred_on"]
+    if asks_amount(get("category")) or (answered and get("amount") is not None):
+        questions.append("amount")
+    questions += ["caller_type", "caller_name"]
+    if get("caller_type") == "enterprise":
+        questions += ["enterprise_name", "uscc"]
+    questions.append("phone")
+    if is_government_body(get("organization")):
+        questions.append("identity_protected")
+    if answered:
+        return [q for q in questions if get(q) is not None]
+    return questions
+
+
+class ValidateComplaintForm(ReadingFormValidation):
+    """The complaint intake; the reading machinery is in the base, the intake's facts here."""
+
+    form_slots = FORM_SLOTS
+
+    def name(self) -> str:
+        return "validate_complaint_form"
+
+    def questions(self, turn: Turn, *, answered: bool = False) -> list[str]:
+        return intake_questions(turn.get, answered=answered)
+
+    def label(self, slot: str) -> str:
+        return field_label(slot)
+
+    def shown(self, slot: str, value: Any) -> str:
+        return display(slot, value)
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        return intake_questions(tracker.get_slot) + ["confirmed"]
+
+    def refuse_matter(self, dispatcher: CollectingDispatcher, turn: Turn) -> list[EventType] | None:
+        """Court, arbitration and petition matters: say where to go, file nothing."""
+        if turn.requested not in (None, "description"):
+            return None
+        matter = not_accepted(turn.heard.text)
+        if matter is None:
+            return None
+        dispatcher.utter_message(response="utter_not_accepted", reply=matter.reply)
+        return [
+            SlotSet("intake_outcome", f"not_accepted:{matter.code}"),
+            SlotSet("requested_slot", None),
+        ]
+
+    # -- the story ------------------------------------------------------------------------------
+
+    def opening(self, turn: Turn) -> None:
+        """On activation: category from the intent, the story and every fact named in it."""
+        heard = turn.heard
+        if turn.get("category") is None and heard.trusted and heard.intent in category_intents():
+            turn.set("category", category_for_intent(heard.intent))
+        if turn.get("description") is None:
+            if (
+                heard.trusted
+                and not heard.payload
+                and heard.intent in category_intents()
+                and len(heard.text.strip()) >= MIN_FIRST_MESSAGE_CHARS
+            ):
+                self.take_story(turn, heard)
+            return
+        # The story came before the category buttons (actions/clarify.py): its facts still count.
+        event = story_event(turn.tracker, turn.get("description"))
+        if event is not None:
+            self.take_facts(turn, heard_in(event))
+
+    def take_story(self, turn: Turn, heard: Heard) -> bool:
+        """A whole story: the description, its category when the NLU is sure, and its facts."""
+        checked = check("description", heard.text)
+        if not isinstance(checked, Accepted):
+            return False
+        turn.set("description", checked.value)
+        if turn.get("category") is None:
+            if heard.intent in category_intents() and heard.confidence >= CATEGORY_MIN_CONFIDENCE:
+                turn.set("category", category_for_intent(heard.intent))
+            else:
+                turn.set("category_options", likely_categories(heard.ranking))
+        self.take_facts(turn, heard)
+        return True
+
+    def take_facts(self, turn: Turn, heard: Heard) -> None:
+        for slot, raw in facts_in(heard).items():
+            if slot != turn.requested:
+                turn.keep(slot, raw)
+
+    def answer(self, turn: Turn, raw: Any) -> None:
+        if turn.requested == "description":
+            if self.take_story(turn, replace(turn.heard, text=str(raw))):
+                return
+        if turn.requested == "category":
+            self.answer_category(turn)
+            return
+        super().answer(turn, raw)
+
+    def answer_category(self, turn: Turn) -> None:
+        """A category button, its label typed, 「都不是」, or a story clear enough to classify."""
+        heard = turn.heard
+        text = normalize(heard.text).strip()
+        code: str | None = None
+        if heard.trusted and heard.intent in category_intents() and heard.payload:
+            code = category_for_intent(heard.intent)
+        elif heard.trusted and heard.payload and heard.intent == "complain":
+            code = UNCLASSIFIED  # 「都不是」: an operator classifies it
+        elif any(word in text for word in NONE_OF_THESE):
+            code = UNCLASSIFIED
+        else:
+            for intent in category_intents():
+                label = category_label(category_for_intent(intent))
+                if label in text or (len(text) >= 2 and text in label):
+                    code = category_for_intent(intent)
+                    break
+            if code is None and heard.intent in category_intents() and heard.confidence >= 0.5:
+                code = category_for_intent(heard.intent)
+        if code is None:
+            self.reject(turn, "category", "utter_invalid_category")
+            return
+        turn.set("category", code)
+
+    # -- the summary ----------------------------------------------------------------------------
+
+    def answer_confirmation(self, turn: Turn) -> None:
+        resolve_confirmation(self, turn)

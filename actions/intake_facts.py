@@ -1,0 +1,84 @@
+"""Every fact a caller's message holds, for the complaint form: the opening story, the story told
+as an answer, and an answer that says more than was asked (「西工区的，电话138 3790 1234」).
+
+Only candidates come out of here; each still passes its check in actions/intake_checks.py before
+it fills a slot, and a fact never overwrites one the caller already gave (that is a correction).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from actions.heard import Heard
+from bot.domain.callers import find_caller_name, find_own_company
+from bot.domain.text import normalize
+
+# Slot ← rule entity (bot/domain/entities.py, run in the NLU).
+ENTITY_SLOTS = {
+    "district": "district",
+    "phone": "phone",
+    "occurred_on": "date",
+    "amount": "amount",
+    "uscc": "uscc",
+}
+
+
+def facts_in(heard: Heard) -> dict[str, Any]:
+    """Candidate slot values in one message (nothing from an untrusted payload)."""
+    if not heard.trusted or heard.payload:
+        return {}
+    facts: dict[str, Any] = {}
+    for slot, entity in ENTITY_SLOTS.items():
+        values = [v for v in heard.entity_values(entity) if v not in (None, "")]
+        if values:
+            facts[slot] = values[0]
+    own = find_own_company(heard.text)
+    if own:
+        facts["enterprise_name"] = own
+        facts["caller_type"] = "企业"
+    names = [
+        str(v).strip()
+        for v in heard.entity_values("organization")
+        if str(v).strip() and not _is_own(str(v), own)
+    ]
+    if names:
+        # 翠微社区居委会和恒通物业互相踢皮球: both are respondents, the ticket names both.
+        facts["organization"] = "、".join(dict.fromkeys(names))
+    name = find_caller_name(heard.text)
+    if name:
+        facts["caller_name"] = name
+    return facts
+
+
+def _is_own(organization: str, own: str | None) -> bool:
+    """The caller's own company is not the respondent (「我们是恒达机械有限公司的」)."""
+    if not own:
+        return False
+    a, b = normalize(organization), normalize(own)
+    return a in b or b in a
+
+
+def story_event(tracker: Tracker, description: str | None) -> dict[str, Any] | None:
+    """The user event that told the story, when the description came from an earlier message
+    (the category buttons were clicked in between): its parse data still holds the facts."""
+    if not description:
+        return None
+    for event in reversed(tracker.events):
+        typed = " ".join(str(event.get("text") or "").split())[:50]
+        if event.get("event") == "user" and len(typed) >= 4 and description.startswith(typed):
+            return event
+    return None
+
+
+def heard_in(event: dict[str, Any]) -> Heard:
+    parse = event.get("parse_data") or {}
+    intent = parse.get("intent") or {}
+    return Heard(
+        text=str(event.get("text") or ""),
+        intent=intent.get("name"),
+        confidence=float(intent.get("confidence") or 0.0),
+        ranking=list(parse.get("intent_ranking") or []),
+        entities=[e for e in parse.get("entities") or [] if isinstance(e, dict)],
+    )
