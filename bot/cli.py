@@ -106,6 +106,8 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.callers:
+        return _eval_callers(settings, args, out)
     report = evaluate(settings, with_baselines=not args.no_baselines, with_stock=not args.no_stock)
     flags = " --no-baselines" if args.no_baselines else " --no-stock" if args.no_stock else ""
     text = markdown(report, "hotline eval" + flags)
@@ -117,6 +119,38 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         confusion_png(ours, "real", out / "confusion-real.png")
     print(text)
     print(f"报告已写入 {out}/（eval.md、eval.json、confusion-*.png）")
+    return 0
+
+
+def _eval_callers(settings: Settings, args: argparse.Namespace, out: Path) -> int:
+    """The messy-caller conversations through the real stack (tests/callers/)."""
+    import dataclasses
+    import json
+
+    from bot.evaluation import callers
+
+    outcomes, _ = callers.run_callers(settings, only=args.only)
+    command = "hotline eval --callers" + (f" --only {args.only}" if args.only else "")
+    text = callers.markdown(outcomes, command)
+    (out / "callers.md").write_text(text, encoding="utf-8")
+    (out / "callers.json").write_text(
+        json.dumps(
+            {
+                "summary": callers.summarise(outcomes),
+                "conversations": [dataclasses.asdict(o) for o in outcomes],
+            },
+            ensure_ascii=False,
+            indent=1,
+            default=str,
+        ),
+        encoding="utf-8",
+    )
+    print(text)
+    if args.transcripts:
+        for outcome in outcomes:
+            if not outcome.facts_right or outcome.asked_again or not outcome.category_right:
+                print(f"\n## {outcome.id}\n" + "\n".join(outcome.transcript))
+    print(f"报告已写入 {out}/callers.md、callers.json")
     return 0
 
 
@@ -216,6 +250,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-stock",
         action="store_true",
         help="skip Rasa's stock pipeline (its 300 DIET epochs take long on 2 cores)",
+    )
+    evaluation.add_argument(
+        "--callers",
+        action="store_true",
+        help="drive the messy-caller conversations (tests/callers/) instead of the NLU sets",
+    )
+    evaluation.add_argument("--only", help="with --callers: one conversation id")
+    evaluation.add_argument(
+        "--transcripts", action="store_true", help="with --callers: print the failed conversations"
     )
     evaluation.set_defaults(func=cmd_eval)
     tune = sub.add_parser(
