@@ -23,11 +23,11 @@ from actions.intake_rules import (
     says_unknown,
 )
 from bot.domain.callers import find_caller_name, find_own_company
-from bot.domain.dates import parse_date
+from bot.domain.dates import parse_spoken_date
 from bot.domain.districts import find_all, find_district, official_names
 from bot.domain.entities import china_today
 from bot.domain.identifiers import find_uscc
-from bot.domain.money import parse_amount
+from bot.domain.money import parse_spoken_amount
 from bot.domain.text import normalize
 from bot.domain.validators import clean_free_text, find_mobile, find_phone
 
@@ -115,7 +115,7 @@ def check_occurred_on(raw: Any, pending: Any = None) -> Checked:
     today = china_today()
     if re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text) and text <= today.isoformat():
         return Accepted(text)  # already resolved by the date extractor
-    found = None if _is_payload(text) else parse_date(normalize(text), today)
+    found = None if _is_payload(text) else parse_spoken_date(normalize(text), today)
     if found is None:
         return Refused("utter_invalid_occurred_on")
     if found > today.isoformat()[: len(found)]:
@@ -140,7 +140,7 @@ def check_amount(raw: Any, pending: Any = None) -> Checked:
         if _is_payload(text):
             return Refused("utter_invalid_amount")
         mobile = find_mobile(text)
-        amount = parse_amount(text)
+        amount = parse_spoken_amount(text)
         if mobile and (amount is None or not re.search(r"[万亿元块]", text)):
             # 13812345678 is somebody's phone number, not 13,812,345,678 元.
             return Refused("utter_amount_is_phone", salvage={"phone": text})
@@ -168,19 +168,43 @@ def check_caller_type(raw: Any, pending: Any = None) -> Checked:
     return Refused("utter_invalid_caller_type")
 
 
+_NAME_PREFIX = re.compile(
+    r"^(?:我叫|我是|俺叫|俺是|我姓|俺姓|姓名|名字|叫我|叫|本人|免贵姓)[:：是]?"
+)
+_NAME_LIKE = re.compile(r"[\u4e00-\u9fff]{2,4}(?:先生|女士)?")
+
+
+def _name_in(text: str) -> str | None:
+    """The caller's name in an answer that says more (「俺姓牛 牛大勇 跟老板一个姓」): a full name
+    (surname + given name) wins over a bare surname; the first plausible piece otherwise."""
+    found = find_caller_name(text)
+    pieces = [_NAME_PREFIX.sub("", p) for p in re.split(r"[\s,，。.!！、;；]+", text) if p]
+    surnames = [p for p in pieces if find_caller_name("我叫" + p) == p]
+    full = [p for p in surnames if _NAME_LIKE.fullmatch(p)]
+    if full:
+        return full[0]
+    if found:
+        return found
+    return next((p for p in pieces if p), None)
+
+
 def check_caller_name(raw: Any, pending: Any = None) -> Checked:
-    text = clean_free_text(str(raw or ""), 40)
+    text = clean_free_text(str(raw or ""), 60)
     if _is_payload(text):
         return Refused("utter_payload_not_answer", {"field": "姓名"})
     if says_anonymous(text) or says_unknown(text):
         return Accepted(give_up_value("caller_name"))
     phone = find_phone(text)
+    rest = text
     if phone:
+        from bot.domain.validators import LANDLINE_RE, MOBILE_RE
+
+        rest = LANDLINE_RE.sub(" ", MOBILE_RE.sub(" ", normalize(text)))
+        rest = re.sub(r"(电话|手机|号码|联系方式)(是|号)?", " ", rest)
+    name = _name_in(rest.strip(" ，。,.!！"))
+    if phone and not name:
         return Refused("utter_caller_name_is_phone", salvage={"phone": text})
-    name = find_caller_name(text) or re.sub(
-        r"^(我叫|我是|姓名|名字|我姓|叫我)[:：是]?", "", text
-    ).strip(" ，。,.!！")
-    if not 1 <= len(name) <= 20 or re.search(r"[\d/{}<>\[\]=@#$%^&*_|\\]", name):
+    if not name or not 1 <= len(name) <= 20 or re.search(r"[\d/{}<>\[\]=@#$%^&*_|\\]", name):
         return Refused("utter_invalid_caller_name")
     return Accepted(name)
 

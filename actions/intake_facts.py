@@ -13,6 +13,7 @@ from rasa_sdk import Tracker
 
 from actions.heard import Heard
 from bot.domain.callers import find_caller_name, find_own_company
+from bot.domain.money import find_paid_amount
 from bot.domain.text import normalize
 
 # Slot ← rule entity (bot/domain/entities.py, run in the NLU).
@@ -34,6 +35,10 @@ def facts_in(heard: Heard) -> dict[str, Any]:
         values = [v for v in heard.entity_values(entity) if v not in (None, "")]
         if values:
             facts[slot] = values[0]
+    if "amount" not in facts:
+        paid = find_paid_amount(heard.text)  # 一趟多掏了两千三: a sum said without 元
+        if paid is not None:
+            facts["amount"] = paid
     own = find_own_company(heard.text)
     if own:
         facts["enterprise_name"] = own

@@ -32,12 +32,12 @@ def _name_patterns() -> tuple[re.Pattern[str], ...]:
     return (
         # 我叫张伟 / 我的名字叫张伟 / 本人张伟 / 叫我老王就行
         re.compile(
-            rf"(?:我叫|我的名字[是叫]|名字[是叫]|本人[叫是]?|叫我)(?P<name>[老小]?{surname}{_CJK}{{0,2}}?{honorific}?){stop}"
+            rf"(?:[我俺]叫|我的名字[是叫]|名字[是叫]|本人[叫是]?|叫我)(?P<name>[老小]?{surname}{_CJK}{{0,2}}?{honorific}?){stop}"
         ),
         # 我姓王 / 免贵姓王 → 王 (with 先生/女士 when said)
-        re.compile(rf"(?:我|免贵|本人)姓(?P<name>{surname}{honorific}?)"),
+        re.compile(rf"(?:[我俺]|免贵|本人)姓(?P<name>{surname}{honorific}?)"),
         # 我是老王 / 我是张女士 / 我是小李
-        re.compile(rf"我是(?P<name>[老小]{surname}|{surname}{honorific}){stop}"),
+        re.compile(rf"[我俺]是(?P<name>[老小]{surname}|{surname}{honorific}){stop}"),
     )
 
 

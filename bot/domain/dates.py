@@ -117,3 +117,22 @@ def find_dates(text: str, today: dt.date) -> Iterator[tuple[int, int, str]]:
 
 def parse_date(text: str, today: dt.date) -> str | None:
     return next((value for _, _, value in find_dates(text, today)), None)
+
+
+_SPOKEN_WEEKS = {
+    "上上个礼拜": 14, "上上周": 14, "上个礼拜": 7, "上礼拜": 7, "上周": 7, "上个星期": 7,
+    "上星期": 7, "这个礼拜": 0, "这礼拜": 0, "这周": 0, "本周": 0, "这个星期": 0,
+    "前几天": 3, "前两天": 2, "这几天": 0, "最近": 0, "刚才": 0, "刚刚": 0,
+}  # fmt: skip
+
+
+def parse_spoken_date(text: str, today: dt.date) -> str | None:
+    """An answer to "when did it happen" that names no month (上个礼拜, 前几天): the month of that
+    day. Only for answers to the date question; in a story these words are not worth a date."""
+    found = parse_date(text, today)
+    if found is not None:
+        return found
+    for word, days in sorted(_SPOKEN_WEEKS.items(), key=lambda item: -len(item[0])):
+        if word in text:
+            return (today - dt.timedelta(days=days)).isoformat()[:7]
+    return None

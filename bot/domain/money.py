@@ -140,3 +140,31 @@ def find_amounts(text: str) -> Iterator[tuple[int, int, int | float]]:
 def parse_amount(text: str) -> int | float | None:
     """The first sum of money in text, in yuan."""
     return next((value for _, _, value in find_amounts(text)), None)
+
+
+_SPOKEN_NUMBER = (
+    r"[0-9零〇一二两俩三四五六七八九十百千万]*[百千万][0-9零〇一二两俩三四五六七八九十百千]*"
+)
+_BARE_ANSWER = re.compile(
+    rf"^(?:大概|大约|差不多|一共|总共)?(?P<n>{_SPOKEN_NUMBER}|[0-9]+)(?:多)?(?:块|元|块钱)?(?:左右|吧|的样子)?$"
+)
+_PAID = re.compile(
+    rf"(?:掏|花|交|收|罚|欠|赔|扣|付|垫|要)了?(?:我|俺|我们|俺们|咱)?(?:多)?(?P<n>{_SPOKEN_NUMBER})"
+)
+
+
+def parse_spoken_amount(text: str) -> int | float | None:
+    """An answer to "how much" said without 元 (七千二, 九千六, 一千二): yuan."""
+    found = parse_amount(text)
+    if found is not None:
+        return found
+    match = _BARE_ANSWER.match(re.sub(r"[\s,，。.!！]", "", text))
+    value = _parse_token_stream(match.group("n")) if match else None
+    return _as_number(value) if value is not None else None
+
+
+def find_paid_amount(text: str) -> int | float | None:
+    """A sum paid, owed or fined in a story without 元 (一趟多掏了两千三, 罚了俺两千)."""
+    match = _PAID.search(text)
+    value = _parse_token_stream(match.group("n")) if match else None
+    return _as_number(value) if value is not None else None

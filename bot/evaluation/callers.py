@@ -43,6 +43,7 @@ class Outcome:
     asked_again: list[str] = field(default_factory=list)
     questions: int = 0
     category_right: bool = False
+    category: tuple[Any, Any] = (None, None)  # (expected, stored)
     story_as_answer: bool = False
     transcript: list[str] = field(default_factory=list)
 
@@ -138,6 +139,7 @@ class CallerDriver:
                 return
             outcome.filed = True
             expect = dict(conv.get("expect") or {})
+            outcome.category = (expect.get("category"), ticket.category)
             outcome.category_right = ticket.category == expect.get("category")
             for fact in FACTS:
                 if fact in expect and not _matches(fact, expect[fact], getattr(ticket, fact)):
@@ -251,7 +253,7 @@ def markdown(outcomes: list[Outcome], command: str) -> str:
             if o.asked_again:
                 parts.append("asked again: " + ", ".join(o.asked_again))
             if o.filed and not o.category_right:
-                parts.append("category wrong")
+                parts.append("category: expected {}, stored {}".format(*o.category))
             lines.append(f"- `{o.id}`: " + "; ".join(parts))
     return "\n".join(lines) + "\n"
 
