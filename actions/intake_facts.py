@@ -33,10 +33,13 @@ def facts_in(heard: Heard) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     for slot, entity in ENTITY_SLOTS.items():
         values = [v for v in heard.entity_values(entity) if v not in (None, "")]
+        if slot == "occurred_on":
+            # 「去年就完工了」 says a year, not when the matter began: ask rather than guess.
+            values = [v for v in values if len(str(v)) > 4]
         if values:
             facts[slot] = values[0]
     if "amount" not in facts:
-        paid = find_paid_amount(heard.text)  # 一趟多掏了两千三: a sum said without 元
+        paid = find_paid_amount(normalize(heard.text))  # 一趟多掏了两千三: a sum said without 元
         if paid is not None:
             facts["amount"] = paid
     own = find_own_company(heard.text)

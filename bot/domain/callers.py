@@ -72,6 +72,6 @@ def find_own_company(text: str) -> str | None:
         return None
     name = match.group("name")
     core = re.sub(f"(?:{_alternatives(load_table('callers')['own_company_endings'])})$", "", name)
-    if len(name) < 4 or len(core) < 2 or re.match(r"[一两几这那个某]", core):
-        return None  # 「我们是一家小公司」: a count or a description, not a name
+    if len(name) < 4 or len(core) < 2 or re.search(r"^[两几这那个某]|一家|一个|的|小公司", name):
+        return None  # 「我们是汝阳县一家农业公司」「做劳保用品的小公司」: a description, not a name
     return name

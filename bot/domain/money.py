@@ -38,9 +38,10 @@ _NOT_MONEY_AFTER = re.compile(
 # After a small number + 块, a noun means 块 is a measure word, not yuan.
 _MEASURE_WORD_FOLLOWS = re.compile(r"[\u4e00-\u9fff]")
 _TRAILING_OTHER_NUMBER = re.compile(r"([万萬亿億][多余来]?)([0-9]{2,}.*)$")
-# "3万5一直不给", "两万八一次都没给": a 一 right after a digit (not after a unit, so 五千一 = 5100
-# stays) and before another character starts the next word (一直, 一次, 一共), not the number.
-_WORD_STARTING_WITH_ONE = re.compile(r"(?<=[0-9零〇一二两俩三四五六七八九])一$")
+# "3万5一直不给", "两万八一次都没给", "12万一拖就是一年": a 一 right after a digit or 万 (not after
+# 千/百, so 五千一 = 5100 stays) and before another character starts the next word (一直, 一次,
+# 一拖), not the number.
+_WORD_STARTING_WITH_ONE = re.compile(r"(?<=[0-9零〇一二两俩三四五六七八九万萬])一$")
 _CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -149,7 +150,8 @@ _BARE_ANSWER = re.compile(
     rf"^(?:大概|大约|差不多|一共|总共)?(?P<n>{_SPOKEN_NUMBER}|[0-9]+)(?:多)?(?:块|元|块钱)?(?:左右|吧|的样子)?$"
 )
 _PAID = re.compile(
-    rf"(?:掏|花|交|收|罚|欠|赔|扣|付|垫|要)了?(?:我|俺|我们|俺们|咱)?(?:多)?(?P<n>{_SPOKEN_NUMBER})"
+    rf"(?:(?:掏|花|交|收|罚|欠|赔|扣|付|垫|要)了?(?:我|俺|我们|俺们|咱)?(?:多)?"
+    rf"|(?:工资|工钱|尾款|货款|欠款|押金|定金|费用?|钱)(?:一共|总共|是|有|就)?)(?P<n>{_SPOKEN_NUMBER})"
 )
 
 

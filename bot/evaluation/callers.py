@@ -118,8 +118,11 @@ class CallerDriver:
             if not active or not requested:
                 break  # the conversation left the form without a summary
             slot = str(requested)
-            if slot in before:
-                replies = self._say(sender, str(before.pop(slot)), outcome)
+            # A remark scripted for a question the bot never asks (the fact was already known)
+            # is said at the next question instead.
+            early = next((s for s in before if s == slot or slots.get(s) is not None), None)
+            if early is not None:
+                replies = self._say(sender, str(before.pop(early)), outcome)
                 continue
             outcome.questions += 1
             if slot in given:
