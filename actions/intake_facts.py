@@ -32,10 +32,12 @@ def facts_in(heard: Heard) -> dict[str, Any]:
         return {}
     facts: dict[str, Any] = {}
     for slot, entity in ENTITY_SLOTS.items():
-        values = [v for v in heard.entity_values(entity) if v not in (None, "")]
+        found = [e for e in heard.entities if e.get("entity") == entity]
         if slot == "occurred_on":
-            # 「去年就完工了」 says a year, not when the matter began: ask rather than guess.
-            values = [v for v in values if len(str(v)) > 4]
+            # 「去年就完工了」 is background, not when the matter began: a year alone counts only
+            # when the caller wrote it out (2023年就完工验收了).
+            found = [e for e in found if len(str(e.get("value"))) > 4 or _typed_digits(heard, e)]
+        values = [e.get("value") for e in found if e.get("value") not in (None, "")]
         if values:
             facts[slot] = values[0]
     if "amount" not in facts:
@@ -58,6 +60,13 @@ def facts_in(heard: Heard) -> dict[str, Any]:
     if name:
         facts["caller_name"] = name
     return facts
+
+
+def _typed_digits(heard: Heard, entity: dict[str, Any]) -> bool:
+    start, end = entity.get("start"), entity.get("end")
+    if not isinstance(start, int) or not isinstance(end, int):
+        return False
+    return any(ch.isdigit() for ch in normalize(heard.text)[start:end])
 
 
 def _is_own(organization: str, own: str | None) -> bool:

@@ -16,7 +16,8 @@ from actions._shared import (
     run_blocking,
     ticket_service,
 )
-from actions.intake_rules import give_up_value
+from actions.intake_rules import field_label, give_up_value
+from actions.intake_summary import display
 from bot.tickets.service import CHINA_TZ, TicketDraft
 
 # Every slot the intake uses: reset together once the ticket is filed or dropped.
@@ -141,6 +142,15 @@ def draft_from(tracker: Tracker) -> TicketDraft:
         except InvalidOperation:
             amount = None
     caller_type = tracker.get_slot("caller_type") or "citizen"
+    corrections = tuple(
+        (
+            field_label(str(slot)),
+            display(str(slot), old),
+            display(str(slot), tracker.get_slot(slot)),
+        )
+        for slot, old in tracker.get_slot("intake_history") or []
+        if old is not None
+    )
     return TicketDraft(
         description=tracker.get_slot("description"),
         organization=tracker.get_slot("organization"),
@@ -156,6 +166,7 @@ def draft_from(tracker: Tracker) -> TicketDraft:
         enterprise_name=given("enterprise_name") if caller_type == "enterprise" else None,
         uscc=given("uscc") if caller_type == "enterprise" else None,
         identity_protected=tracker.get_slot("identity_protected") is True,
+        corrections=corrections,
     )
 
 

@@ -104,7 +104,9 @@ def test_complaint_is_filed_and_stored(stack: RunningStack) -> None:
     assert len(tickets) == 1
     ticket = tickets[0]
     assert ticket.number == number
-    assert ticket.status == "received"
+    # The story told as the answer to the description question is classified, so the ticket
+    # is routed at once (an unclassified one would wait for an operator).
+    assert ticket.category == "livelihood" and ticket.status == "dispatched"
     assert ticket.organization == "城市管理局"
     assert ticket.district == "洛龙区"
     assert ticket.phone == _phone(sender)
@@ -113,7 +115,7 @@ def test_complaint_is_filed_and_stored(stack: RunningStack) -> None:
         ticket.description
         == "我们小区南门那段路挖开三个月了，一直没人管！下雨全是泥，老人孩子出门都得绕着走。"
     )
-    assert [e.action for e in ticket.events] == ["file"]
+    assert [e.action for e in ticket.events] == ["file", "dispatch"]
     # The caller's phone number never reaches the processes' logs.
     for log in (stack.settings.var_dir / "logs").glob("*.log"):
         assert _phone(sender) not in log.read_text(encoding="utf-8", errors="replace"), log.name
@@ -123,15 +125,15 @@ def test_status_query_with_number_and_code(stack: RunningStack) -> None:
     number, code = _file_complaint(stack, _sender())
     other = _sender()  # anyone holding number + code may ask, from any chat
     reply = _texts(stack.say(other, f"查询工单 {number} {code}"))
-    assert number in reply and "已受理" in reply and "城市管理局" in reply
-    assert "承办单位：待派单" in reply and "前派单" in reply  # unclassified: an operator routes it
+    assert number in reply and "已派单" in reply and "城市管理局" in reply
+    assert "承办单位：洛龙区" in reply and "前签收" in reply
 
 
 def test_own_tickets_need_no_code_in_the_same_chat(stack: RunningStack) -> None:
     sender = _sender()
     number, _code = _file_complaint(stack, sender)
     reply = _texts(stack.say(sender, "我上午反映的事现在咋样了"))
-    assert number in reply and "已受理" in reply
+    assert number in reply and "已派单" in reply
     assert "提取码" not in reply
     # Another chat asking about the same number still needs the code.
     assert "提取码" in _texts(stack.say(_sender(), f"查一下 {number}"))
@@ -175,7 +177,7 @@ def test_status_query_asks_for_what_is_missing(stack: RunningStack) -> None:
     sender = _sender()
     assert "工单号" in _texts(stack.say(sender, "帮我查一下我反映的事办得怎么样了"))
     assert "提取码" in _texts(stack.say(sender, number))
-    assert "已受理" in _texts(stack.say(sender, code))
+    assert "已派单" in _texts(stack.say(sender, code))
 
 
 def test_wrong_code_and_unknown_number_get_the_same_refusal(stack: RunningStack) -> None:
@@ -415,11 +417,10 @@ def test_urging_is_logged_and_the_second_urge_after_the_deadline_escalates(
     assert number in reply and "催办" in reply
     [ticket] = _tickets_of(stack, sender)
     assert ticket.events[-1].action == "urge" and ticket.supervision == "none"
-    # The dispatch deadline lapses now, after that first urge (an unclassified ticket is due
-    # the same working day).
+    # The signing deadline lapses now, after that first urge.
     with make_session_factory(stack.engine).begin() as session:
         row = session.scalars(select(Ticket).where(Ticket.number == number)).one()
-        row.dispatch_due_at = dt.datetime.now(dt.UTC)
+        row.dispatch_due_at = row.sign_due_at = dt.datetime.now(dt.UTC)
     assert "已转为督办" not in _texts(stack.say(sender, "怎么还不处理，赶紧催办"))
     reply = _texts(stack.say(sender, "超期了还不办，再催一次"))
     assert "已转为督办" in reply
@@ -451,7 +452,9 @@ def test_rating_a_closed_ticket_and_dissatisfaction_reopens_it(stack: RunningSta
     stack.say(sender, "我要评价")
     assert "办结后才能评价" in _texts(stack.say(sender, "满意"))
     operator = _operator(stack)
-    operator.act(number, "dispatch", actor="hotline:op-1", department="洛龙区城市管理局")
+    operator.act(
+        number, "redispatch", actor="hotline:op-1", department="洛龙区城市管理局", note="改派城管"
+    )
     operator.act(number, "sign", actor="dept:洛龙区城市管理局")
     operator.act(number, "answer", actor="dept:洛龙区城市管理局", note="已安排施工队三日内回填。")
     operator.act(number, "close", actor="hotline:op-1")

@@ -61,6 +61,9 @@ class TicketDraft:
     enterprise_name: str | None = None
     uscc: str | None = None
     identity_protected: bool = False
+    # What the caller corrected during intake, as (field label, said first, corrected to):
+    # the ticket's history keeps the first version (nothing a caller said is lost).
+    corrections: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,10 @@ class TicketService:
                     "file",
                     "citizen",
                     now,
-                    note=f"channel={draft.channel}",
+                    note="；".join(
+                        [f"channel={draft.channel}"]
+                        + [f"更正{label}：{old} → {new}" for label, old, new in draft.corrections]
+                    ),
                     after="received",
                 )
                 if draft.category != "unclassified":
