@@ -25,7 +25,7 @@ from actions._shared import MIN_FIRST_MESSAGE_CHARS
 from actions.forms import ReadingFormValidation, Turn
 from actions.heard import Heard
 from actions.intake_checks import Accepted, check
-from actions.intake_facts import facts_in, heard_in, story_event
+from actions.intake_facts import clause_facts, facts_in, heard_in, story_event, two_matters
 from actions.intake_filing import FORM_SLOTS
 from actions.intake_rules import (
     asks_amount,
@@ -51,7 +51,9 @@ CATEGORY_MIN_CONFIDENCE = 0.2
 def intake_questions(get: Callable[[str], Any], *, answered: bool = False) -> list[str]:
     """The questions this caller is asked, in order (answered=True: those that can be corrected)."""
     questions = ["description"]
-    if get("description") is not None and get("category") is None:
+    if get("matter_options") and get("matter_choice") is None:
+        questions.append("matter_choice")
+    elif get("description") is not None and get("category") is None:
         questions.append("category")
     questions += ["organization", "district", "occurred_on"]
     if asks_amount(get("category")) or (answered and get("amount") is not None):
@@ -111,6 +113,8 @@ class ValidateComplaintForm(ReadingFormValidation):
     def opening(self, turn: Turn) -> None:
         """On activation: category from the intent, the story and every fact named in it."""
         heard = turn.heard
+        if turn.get("matter_choice"):
+            return  # the second of two matters: its facts were set when the first was filed
         if turn.get("category") is None and heard.trusted and heard.intent in category_intents():
             turn.set("category", category_for_intent(heard.intent))
         if turn.get("description") is None:
@@ -133,6 +137,16 @@ class ValidateComplaintForm(ReadingFormValidation):
         if not isinstance(checked, Accepted):
             return False
         turn.set("description", checked.value)
+        matters = two_matters(heard)
+        if matters:
+            # 「工钱拖了……还有镇上的承诺也不兑现」: the caller says which to file (or both), and
+            # each ticket gets the respondent and the sum named in its own clause.
+            turn.set("matter_options", matters)
+            turn.set("category", None)
+            for slot, raw in facts_in(heard).items():
+                if slot not in ("organization", "amount", turn.requested):
+                    turn.keep(slot, raw)
+            return True
         if turn.get("category") is None:
             if heard.intent in category_intents() and heard.confidence >= CATEGORY_MIN_CONFIDENCE:
                 turn.set("category", category_for_intent(heard.intent))
@@ -153,7 +167,34 @@ class ValidateComplaintForm(ReadingFormValidation):
         if turn.requested == "category":
             self.answer_category(turn)
             return
+        if turn.requested == "matter_choice":
+            self.answer_matter_choice(turn)
+            return
         super().answer(turn, raw)
+
+    def answer_matter_choice(self, turn: Turn) -> None:
+        """「两件都登记」, or one of the two matters by its category (button or typed)."""
+        options = list(turn.get("matter_options") or [])
+        text = normalize(turn.heard.text)
+        chosen: dict[str, Any] | None = None
+        second: dict[str, Any] | None = None
+        if any(word in text for word in ("两件", "两个", "都登记", "都要", "都报", "一起")):
+            chosen, second = options[0], options[1]
+        else:
+            for option in options:
+                if category_label(category_for_intent(option["intent"])) in text:
+                    chosen = option
+        if chosen is None:
+            self.reject(turn, "matter_choice", "utter_invalid_matter_choice")
+            return
+        turn.set("matter_choice", chosen["intent"])
+        turn.set("category", category_for_intent(chosen["intent"]))
+        turn.set("second_matter", second)
+        event = story_event(turn.tracker, turn.get("description"))
+        if event is not None:
+            for slot, value in clause_facts(heard_in(event), chosen).items():
+                if turn.get(slot) is None:
+                    turn.keep(slot, value)
 
     def answer_category(self, turn: Turn) -> None:
         """A category button, its label typed, 「都不是」, or a story clear enough to classify."""

@@ -99,3 +99,37 @@ def heard_in(event: dict[str, Any]) -> Heard:
         ranking=list(parse.get("intent_ranking") or []),
         entities=[e for e in parse.get("entities") or [] if isinstance(e, dict)],
     )
+
+
+def two_matters(heard: Heard) -> list[dict[str, Any]]:
+    """The two matters the NLU heard in one story (entity `matter`), in the order told."""
+    if not heard.trusted or heard.payload:
+        return []
+    found: list[dict[str, Any]] = [
+        {"intent": str(e.get("value")), "start": int(e["start"]), "end": int(e["end"])}
+        for e in heard.entities
+        if e.get("entity") == "matter" and isinstance(e.get("start"), int)
+    ]
+    found.sort(key=lambda m: m["start"])
+    return found if len(found) == 2 and found[0]["intent"] != found[1]["intent"] else []
+
+
+def clause_facts(heard: Heard, matter: dict[str, Any]) -> dict[str, Any]:
+    """The respondent and the sum named in one matter's own clause of the story."""
+    inside = [
+        e
+        for e in heard.entities
+        if isinstance(e.get("start"), int) and matter["start"] <= e["start"] < matter["end"]
+    ]
+    facts: dict[str, Any] = {}
+    names = [str(e.get("value")) for e in inside if e.get("entity") == "organization"]
+    if names:
+        facts["organization"] = "、".join(dict.fromkeys(names))
+    amounts = [e.get("value") for e in inside if e.get("entity") == "amount"]
+    if amounts:
+        facts["amount"] = amounts[0]
+    else:
+        paid = find_paid_amount(normalize(heard.text)[matter["start"] : matter["end"]])
+        if paid is not None:
+            facts["amount"] = paid
+    return facts

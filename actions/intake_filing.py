@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -16,8 +17,11 @@ from actions._shared import (
     run_blocking,
     ticket_service,
 )
+from actions.intake_checks import Accepted, check
+from actions.intake_facts import clause_facts, heard_in, story_event
 from actions.intake_rules import field_label, give_up_value
 from actions.intake_summary import display
+from bot.domain.categories import category_for_intent, category_label_for_intent
 from bot.tickets.service import CHINA_TZ, TicketDraft
 
 # Every slot the intake uses: reset together once the ticket is filed or dropped.
@@ -43,7 +47,12 @@ FORM_SLOTS = (
     "duplicate_of",
     "intake_fixing",
     "district_conflict",
+    "matter_options",
+    "matter_choice",
+    "second_matter",
 )
+# What the caller said about themselves: kept for the second of two matters.
+CALLER_SLOTS = ("caller_type", "caller_name", "enterprise_name", "uscc", "phone", "description")
 
 
 class ActionFileTicket(Action):
@@ -104,7 +113,38 @@ class ActionFileTicket(Action):
                 )
         else:
             dispatcher.utter_message(response="utter_ticket_already_filed", ticket_id=filed.number)
+        second = tracker.get_slot("second_matter")
+        if filed.created and isinstance(second, dict) and second.get("intent"):
+            return self._next_matter(dispatcher, tracker, second)
         return _reset()
+
+    def _next_matter(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, matter: dict[str, Any]
+    ) -> list[EventType]:
+        """The second of two matters in one story: the same caller and story, its own category,
+        respondent and sum; the form asks only what that matter still lacks."""
+        intent = str(matter["intent"])
+        dispatcher.utter_message(
+            response="utter_second_matter_next", label=category_label_for_intent(intent)
+        )
+        kept = {slot: tracker.get_slot(slot) for slot in CALLER_SLOTS}
+        facts: dict[str, Any] = {}
+        event = story_event(tracker, tracker.get_slot("description"))
+        if event is not None:
+            for slot, raw in clause_facts(heard_in(event), matter).items():
+                checked = check(slot, raw)
+                if isinstance(checked, Accepted):
+                    facts[slot] = checked.value
+        events: list[EventType] = [
+            SlotSet(slot, kept.get(slot, facts.get(slot))) for slot in FORM_SLOTS
+        ]
+        events += [
+            SlotSet("category", category_for_intent(intent)),
+            SlotSet("matter_choice", intent),
+            SlotSet("district", tracker.get_slot("district")),
+            FollowupAction("complaint_form"),
+        ]
+        return events
 
     async def _attach(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, number: str

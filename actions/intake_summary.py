@@ -77,6 +77,32 @@ class ActionAskCategory(Action):
         return []
 
 
+class ActionAskMatterChoice(Action):
+    """Two matters heard in one story: file both, or one of them."""
+
+    def name(self) -> str:
+        return "action_ask_matter_choice"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        options = list(tracker.get_slot("matter_options") or [])
+        labels = [category_label_for_intent(str(o["intent"])) for o in options]
+        if len(labels) != 2:
+            return []
+        dispatcher.utter_message(
+            response="utter_ask_matter_choice",
+            first=labels[0],
+            second=labels[1],
+            buttons=[
+                {"title": "两件都登记", "payload": "两件都登记"},
+                {"title": f"只登记：{labels[0]}", "payload": f"只登记{labels[0]}"},
+                {"title": f"只登记：{labels[1]}", "payload": f"只登记{labels[1]}"},
+            ],
+        )
+        return []
+
+
 class ActionAskConfirmed(Action):
     """Shows every field the ticket will carry and asks 确认提交 / 修改 / 取消.
 

@@ -111,7 +111,7 @@ class CallerDriver:
                     continue
                 replies = self._say(sender, "确认提交", outcome)
                 break
-            if buttons and (requested == "category" or not active):
+            if buttons and (requested in ("category", "matter_choice") or not active):
                 choice = _pick(buttons, conv.get("pick") or answers.get("category"))
                 replies = self._say(sender, choice, outcome)
                 continue
@@ -159,6 +159,9 @@ def _is_summary(replies: list[dict[str, Any]]) -> bool:
 def _pick(buttons: list[dict[str, Any]], label: Any) -> str:
     for button in buttons:
         if label and str(button.get("title")) == str(label):
+            return str(button.get("payload"))
+    for button in buttons:  # 「只登记：拖欠工资」 when two matters were heard
+        if label and str(label) in str(button.get("title")):
             return str(button.get("payload"))
     for button in buttons:
         if button.get("title") == "都不是":

@@ -15,11 +15,13 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.pipeline import Pipeline
 
+from bot.domain.categories import category_intents
+from bot.domain.matters import find_two_matters
 from bot.nlu.char_tfidf import build_pipeline, ready_for_single_messages
 
 MODEL_FILE = "tfidf_intent.joblib"
@@ -106,4 +108,33 @@ class CharTfidfIntentClassifier(GraphComponent, IntentClassifier):
             ]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            self._mark_two_matters(message, text)
         return messages
+
+    def _proba(self, texts: List[str]) -> List[Dict[str, float]]:
+        assert self._pipeline is not None
+        classes = [str(c) for c in self._pipeline.classes_]
+        return [
+            dict(zip(classes, row, strict=True))
+            for row in self._pipeline.predict_proba(list(texts))
+        ]
+
+    def _mark_two_matters(self, message: Message, text: str) -> None:
+        """Two complaint matters in one message (bot/domain/matters.py) become two `matter`
+        entities over their clauses, so the dialogue can offer to file both."""
+        found = find_two_matters(text, self._proba, category_intents())
+        if found is None:
+            return
+        entities = list(message.get(ENTITIES, []))
+        for matter in found:
+            entities.append(
+                {
+                    "entity": "matter",
+                    "value": matter.intent,
+                    "start": matter.start,
+                    "end": matter.end,
+                    "confidence_entity": round(matter.confidence, 3),
+                    "extractor": self.__class__.__name__,
+                }
+            )
+        message.set(ENTITIES, entities, add_to_output=True)
