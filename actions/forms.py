@@ -225,8 +225,9 @@ class ReadingFormValidation(CancellableFormValidation):
         return True
 
     def corrected_slot(self, turn: Turn, correction: Correction) -> str | None:
-        """Which fact a correction is about: named (电话, 金额), else what its new value is."""
-        candidates = self.questions(turn, answered=True)
+        """Which fact a correction is about: named (电话, 金额), else what its new value is.
+        A fact not given yet counts too: 「金额刚才说错了，是四十万」 before the amount was asked."""
+        candidates = self.questions(turn)
         if turn.requested and turn.requested not in candidates:
             candidates.append(turn.requested)
         named = field_named(correction.field_text, candidates) or field_named(

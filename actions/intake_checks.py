@@ -214,8 +214,19 @@ def check_enterprise_name(raw: Any, pending: Any = None) -> Checked:
     if _is_payload(text):
         return Refused("utter_payload_not_answer", {"field": "企业名称"})
     codes = list(find_uscc(normalize(text).upper()))
-    if codes or re.fullmatch(r"[0-9A-Za-z\-\s]+", text):
-        return Refused("utter_enterprise_name_is_code", salvage={"uscc": text} if codes else {})
+    if codes:
+        # 「汝阳县禾丰农业发展有限公司，代码9141…」: the name without the code, the code kept apart.
+        rest = normalize(text)
+        for start, end, _ in sorted(codes, reverse=True):
+            rest = rest[:start] + " " + rest[end:]
+        rest = re.sub(r"(统一社会信用代码|信用代码|代码|税号)(是|为)?", " ", rest).strip(
+            " ，,。.:："
+        )
+        if len(_FILLER.sub("", rest)) >= 4 and not re.fullmatch(r"[0-9A-Za-z\-\s]+", rest):
+            return check_enterprise_name(rest)
+        return Refused("utter_enterprise_name_is_code", salvage={"uscc": text})
+    if re.fullmatch(r"[0-9A-Za-z\-\s]+", text):
+        return Refused("utter_enterprise_name_is_code")
     if says_unknown(text):
         return Accepted(give_up_value("enterprise_name"))
     name = find_own_company(text) or text

@@ -47,7 +47,14 @@ def find_caller_name(text: str) -> str | None:
     for pattern in _name_patterns():
         match = pattern.search(cleaned)
         if match:
-            return match.group("name")
+            name = match.group("name")
+            # 「我是老王 王建国」: the full name said right after the familiar one wins.
+            surname = name.lstrip("老小")[:1]
+            full = re.match(
+                rf"[\s,，]*({re.escape(surname)}[\u4e00-\u9fff]{{1,2}})(?=$|[\s,，。.!！])",
+                cleaned[match.end() :],
+            )
+            return full.group(1) if name[:1] in "老小" and full else name
     return None
 
 

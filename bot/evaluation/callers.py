@@ -119,8 +119,8 @@ class CallerDriver:
                 break  # the conversation left the form without a summary
             slot = str(requested)
             # A remark scripted for a question the bot never asks (the fact was already known)
-            # is said at the next question instead.
-            early = next((s for s in before if s == slot or slots.get(s) is not None), None)
+            # is said at the first question that comes after it in the form's order.
+            early = next((s for s in before if s == slot or _comes_after(slot, s, slots)), None)
             if early is not None:
                 replies = self._say(sender, str(before.pop(early)), outcome)
                 continue
@@ -150,6 +150,20 @@ class CallerDriver:
             for piece in expect.get("description_contains") or []:
                 if str(piece) not in (ticket.description or ""):
                     outcome.wrong.setdefault("description", (piece, ticket.description))
+
+
+ORDER = (
+    "description", "matter_choice", "category", "organization", "district", "occurred_on",
+    "amount", "caller_type", "caller_name", "enterprise_name", "uscc", "phone",
+    "identity_protected",
+)  # fmt: skip
+
+
+def _comes_after(asked: str, scripted: str, slots: dict[str, Any]) -> bool:
+    """The form asks `asked` although `scripted` came before it and is already known."""
+    if asked not in ORDER or scripted not in ORDER or slots.get(scripted) is None:
+        return False
+    return ORDER.index(asked) > ORDER.index(scripted)
 
 
 def _is_summary(replies: list[dict[str, Any]]) -> bool:
