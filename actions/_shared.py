@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -54,6 +55,13 @@ CANCEL_MAX_CHARS = 15
 CANCEL_MIN_CONFIDENCE = 0.5
 
 
+# Stopping is always said with one of these (不投诉了, 别登记了, 取消, 算了, 退出 …): 「两件都登记」
+# shares n-grams with 「别登记了」 but asks for the opposite.
+_STOP_WORDS = re.compile(
+    r"不|别|没|取消|算|退出|终止|停|放弃|撤|作废|打住|结束|中止|quit|cancel", re.I
+)
+
+
 def is_cancel_command(tracker: Tracker) -> bool:
     text = str((tracker.latest_message or {}).get("text") or "")
     intent, confidence = latest_intent(tracker)
@@ -61,6 +69,7 @@ def is_cancel_command(tracker: Tracker) -> bool:
         intent == "stop"
         and confidence >= CANCEL_MIN_CONFIDENCE
         and len(text.strip()) <= CANCEL_MAX_CHARS
+        and bool(_STOP_WORDS.search(text))
     )
 
 

@@ -12,9 +12,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions._shared import is_cancel_command, is_emergency
+from actions._shared import is_cancel_command, is_emergency, last_user_text
 from actions.deadlines import deadlines_for
-from actions.heard import Heard, read, value_before_turn
+from actions.heard import Heard, offered_payloads, read, slots_before_turn
 from actions.intake_checks import CHECKS, Accepted, Checked, check
 from actions.intake_rules import field_named, give_up_value, is_required, max_tries
 from bot.domain.corrections import Correction, find_correction
@@ -48,7 +48,10 @@ class CancellableFormValidation(FormValidationAction, abc.ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType] | None:
         requested = tracker.get_slot("requested_slot")
-        if tracker.active_loop.get("name") and is_cancel_command(tracker):
+        # A button the bot just offered is an answer, whatever the classifier makes of its title
+        # (「两件都登记」 scores as 取消).
+        clicked = last_user_text(tracker).strip() in offered_payloads(tracker)
+        if tracker.active_loop.get("name") and not clicked and is_cancel_command(tracker):
             events: list[EventType] = [SlotSet("requested_slot", None)]
             if requested:
                 events.insert(0, SlotSet(requested, None))
@@ -150,13 +153,18 @@ class ReadingFormValidation(CancellableFormValidation):
         if early is not None:
             return early
         requested = tracker.get_slot("requested_slot")
-        slots = set(self.form_slots) | set(tracker.slots_to_validate())
+        # The slots as the conversation left them, without what Rasa's own extraction set from
+        # this message (the form decides those itself).
+        known = slots_before_turn(tracker)
+        before = {
+            slot: known.get(slot) for slot in (*self.form_slots, *tracker.slots_to_validate())
+        }
         turn = Turn(
             tracker=tracker,
             dispatcher=dispatcher,
             heard=read(tracker),
             requested=requested,
-            before={slot: value_before_turn(tracker, slot) for slot in slots},
+            before=before,
             checker=check,
         )
         refused = self.refuse_matter(dispatcher, turn)

@@ -71,17 +71,34 @@ def read(tracker: Tracker) -> Heard:
     )
 
 
-def value_before_turn(tracker: Tracker, slot: str) -> Any:
-    """A slot's value before the latest user message (Rasa's own extraction may have changed it
-    since; the form decides every value itself)."""
-    seen_latest_user = False
-    for event in reversed(tracker.events):
+def slots_before_turn(tracker: Tracker) -> dict[str, Any]:
+    """The slots as the conversation left them before Rasa's own extraction from the latest
+    message (the form decides those values itself).
+
+    Rasa writes its extraction as slot events right after the user event; a form's validation
+    tracker repeats them at its end. Both are left out; slots set by actions after the message
+    (the second of two matters is set up by the filing action) are kept.
+    """
+    events = list(tracker.events)
+    trailing = 0
+    for event in reversed(events):
+        if event.get("event") != "slot":
+            break
+        trailing += 1
+    events = events[: len(events) - trailing]
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+    slots: dict[str, Any] = {}
+    in_extraction = False
+    for index, event in enumerate(events):
         kind = event.get("event")
-        if kind == "user" and not seen_latest_user:
-            seen_latest_user = True
+        if index == last_user:
+            in_extraction = True
             continue
-        if seen_latest_user and kind == "slot" and event.get("name") == slot:
-            return event.get("value")
-        if kind == "restart" or (kind == "session_started" and seen_latest_user):
-            return None
-    return None
+        if kind != "slot":
+            in_extraction = False
+            if kind in ("restart", "session_started"):
+                slots.clear()
+            continue
+        if not in_extraction:
+            slots[str(event.get("name"))] = event.get("value")
+    return slots

@@ -213,3 +213,30 @@ def test_nothing_said_is_lost_the_description_stays_verbatim(stack: RunningStack
     slots = _slots(stack, sender)
     assert slots["description"] == story and slots["amount"] == 35000
     assert re.search(r"伊川", str(slots["district"]))
+
+
+def test_two_matters_in_one_message_can_be_filed_as_two_tickets(stack: RunningStack) -> None:
+    sender = _sender()
+    story = (
+        "我在洛龙区一个工地干了三个月，顺达劳务公司欠我八千块工钱一直不给。"
+        "另外我们村委会去年写了承诺书说年底前把村里的路修好，到现在也没动静"
+    )
+    replies = stack.say(sender, story)
+    assert "两件事" in _texts(replies)
+    titles = [b["title"] for r in replies for b in r.get("buttons") or []]
+    assert titles[0] == "两件都登记" and any("拖欠工资" in t for t in titles)
+    stack.say(sender, "两件都登记")
+    summary, _ = _walk(stack, sender, stack.say(sender, "上个月"), 怎么称呼="刘师傅")
+    assert "拖欠工资" in _texts(summary)
+    filed = _texts(stack.say(sender, "/affirm"))
+    assert TICKET_RE.search(filed) and "第二件事" in filed
+    # The second matter: the caller is not asked who they are again.
+    summary, asked = _walk(stack, sender, stack.say(sender, "村委会"), 身份保密吗="不需要")
+    assert "怎么称呼" not in asked and "联系电话" not in asked
+    assert "承诺不兑现" in _texts(summary)
+    assert TICKET_RE.search(_texts(stack.say(sender, "/affirm")))
+    tickets = sorted(_tickets_of(stack, sender), key=lambda t: t.number)
+    assert [t.category for t in tickets] == ["wage_arrears", "broken_promise"]
+    assert tickets[0].amount == 8000 and tickets[1].amount is None
+    assert tickets[0].caller_name == tickets[1].caller_name == "刘师傅"
+    assert all(t.description == story for t in tickets)
