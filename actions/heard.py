@@ -94,6 +94,10 @@ def slots_before_turn(tracker: Tracker) -> dict[str, Any]:
         if index == last_user:
             in_extraction = True
             continue
+        if kind in ("user_featurization",) or (
+            kind == "action" and event.get("name") == "action_extract_slots"
+        ):
+            continue  # still Rasa's handling of the message, before any action of ours
         if kind != "slot":
             in_extraction = False
             if kind in ("restart", "session_started"):

@@ -131,6 +131,9 @@ def test_hotline_eval_writes_its_report(trained_model: Path, tmp_path: Path) -> 
     assert data["latency_ms"]["p95"] > 0
     for name in ("dev", "real"):
         assert sum(data["caller_outcomes"][name].values()) > 0
+    # Two matters in one message stay rare on the single-matter dev set.
+    two = data["two_matters"]["dev"]
+    assert two["of"] > 150 and two["fired"] / two["of"] < 0.03
     held_out = data["organization_holdout"]
     assert len(held_out) == 3
     for score in held_out.values():

@@ -1,10 +1,10 @@
 """Two matters in one message: 「工钱拖了半年……还有镇上写的承诺书也不兑现」.
 
 About one real complaint in ten tells two matters. Guessing one category for it silently files
-the other nowhere. "Holds two" is decided from the classifier itself: the message is cut at a
-clause boundary into a left and a right part, each part is classified on its own, and the message
-holds two matters when both parts are confidently *different* complaint categories and both of
-those categories are among the whole message's likeliest. The thresholds were chosen on our own
+the other nowhere. "Holds two" is decided from the classifier itself: the message is cut where a
+second matter is announced (还有就是, 另外, 二是 …) into a left and a right part, each part is
+classified on its own, and the message holds two matters when both parts are confidently
+*different* complaint categories and the two are the whole message's two likeliest. The thresholds were chosen on our own
 data (docs/nlu-evaluation.md, `hotline eval`): it must stay rare on single-matter messages.
 
 Pure: the caller passes the classifier as `proba` (texts → one {intent: probability} per text),
@@ -25,11 +25,12 @@ PART_CONFIDENCE = 0.45  # each part's own category must be at least this likely
 WHOLE_TOP = 2  # and both are the whole message's two likeliest categories
 MAX_SPLITS = 12
 
-_BOUNDARY = re.compile(
-    r"[。！？!?；;\n]+|[，,]\s*(?=还有|另外|再一个|再就是|而且|此外|另一个|另一件|第二|同时|再说)"
-    r"|\s+(?=还有|另外|再一个|再就是|此外|另一件)"
+# A second matter is announced (还有就是…, 另外…, 二是…); a clause that only tells a consequence
+# (「…一分没给，工人工资都发不出来了」) is not one. The cut is made right before the announcement.
+_ANNOUNCED = re.compile(
+    r"(?:^|[\s,，。.!！?？；;、])\s*(?=还有就是|还有个事|还有一个事|还有一件|还有|另外|再一个|再就是|"
+    r"二是|第二|其次|此外|另一件|另一个事|再说个事|再反映|另一方面|一边是|再有就是)"
 )
-_SOFT_BOUNDARY = re.compile(r"[，,、]\s*|\s+")
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,7 @@ class Matter:
 
 
 def _boundaries(text: str) -> list[int]:
-    strong = [m.end() for m in _BOUNDARY.finditer(text)]
-    soft = [m.end() for m in _SOFT_BOUNDARY.finditer(text)]
-    ends = strong if len(strong) >= 1 else soft
+    ends = [m.end() for m in _ANNOUNCED.finditer(text)]
     return [b for b in ends if MIN_PART_CHARS <= b <= len(text) - MIN_PART_CHARS][:MAX_SPLITS]
 
 

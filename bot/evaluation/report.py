@@ -62,6 +62,22 @@ def markdown(report: Report, command: str) -> str:
                 cells.append(f"{counts[outcome]} ({counts[outcome] / total:.1%})")
             lines.append(f"| {outcome} | " + " | ".join(cells) + " |")
         lines.append("")
+    if report.two_matters:
+        lines += [
+            "## Two matters in one message",
+            "",
+            "How often the bot says it heard two matters (bot/domain/matters.py). The dev set holds "
+            "single-matter complaints, so every firing there is a false alarm; about one real "
+            "complaint in ten tells two matters.",
+            "",
+            "| set | fired | complaints |",
+            "|---|---|---|",
+            *(
+                f"| {name} | {fired} | {total} |"
+                for name, (fired, total) in report.two_matters.items()
+            ),
+            "",
+        ]
     ours = report.systems[0]
     for label, scores in (("dev set", ours.dev), ("real complaints", ours.real)):
         if scores is None:

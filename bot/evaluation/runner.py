@@ -154,6 +154,8 @@ class Report:
     low_confidence_share: float
     caller_outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
     entity_holdout_scores: dict[str, EntityScore] = field(default_factory=dict)
+    # How often "two matters in one message" fires: (fired, messages) per set.
+    two_matters: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: bool = True) -> Report:
@@ -265,7 +267,22 @@ def evaluate(settings: Settings, *, with_baselines: bool = True, with_stock: boo
             "dev": caller_outcomes(dev, dev_parsed, categories),
             "real": caller_outcomes(real, real_parsed, categories),
         },
+        two_matters={
+            "dev": _two_matters_fired(dev, dev_parsed, categories),
+            "real": _two_matters_fired(real, real_parsed, categories),
+        },
     )
+
+
+def _two_matters_fired(
+    items: list[datasets.Labelled], parsed: list[Parsed], categories: list[str]
+) -> tuple[int, int]:
+    """Complaints on which the parse carries two `matter` entities, out of all complaints."""
+    complaints = [p for item, p in zip(items, parsed, strict=True) if item.intent in categories]
+    fired = sum(
+        1 for p in complaints if sum(1 for e in p.entities if e.get("entity") == "matter") == 2
+    )
+    return fired, len(complaints)
 
 
 OUTCOMES = (
@@ -378,5 +395,6 @@ def save_json(report: Report, path: Path) -> None:
         "training_seconds": report.training_seconds,
         "low_confidence_share": report.low_confidence_share,
         "caller_outcomes": report.caller_outcomes,
+        "two_matters": {k: {"fired": f, "of": n} for k, (f, n) in report.two_matters.items()},
     }
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
