@@ -12,6 +12,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions.heard import Heard
+from actions.intake_rules import is_generic_organization
 from bot.domain.callers import find_caller_name, find_own_company
 from bot.domain.money import find_paid_amount
 from bot.domain.text import normalize
@@ -53,6 +54,7 @@ def facts_in(heard: Heard) -> dict[str, Any]:
         for v in heard.entity_values("organization")
         if str(v).strip() and not _is_own(str(v), own)
     ]
+    names = [n for n in names if not is_generic_organization(n)]
     if names:
         # 翠微社区居委会和恒通物业互相踢皮球: both are respondents, the ticket names both.
         facts["organization"] = "、".join(dict.fromkeys(names))

@@ -32,6 +32,17 @@ def is_government_body(organization: str | None) -> bool:
     return any(marker in name for marker in intake_table()["government_markers"])
 
 
+def is_generic_organization(name: str) -> bool:
+    """「一个乡镇政府」「那个物业」: a kind of body, not which one."""
+    core = re.sub(
+        r"^(一个|一家|那个|这个|那家|这家|我们|俺们|咱们|我们的|俺们的|我家|俺家)",
+        "",
+        normalize(name),
+    )
+    parts = [p for p in re.split(r"[、,，]", core) if p]
+    return bool(parts) and all(p in intake_table()["generic_organizations"] for p in parts)
+
+
 def amount_ceiling() -> int:
     return int(intake_table()["amount_ceiling"])
 

@@ -59,3 +59,15 @@ def test_on_all_labelled_data_the_rules_fire_only_on_emergencies() -> None:
     caught = [t for t in cries if rules.kind_of(t)]
     assert len(cries) >= 40
     assert len(caught) >= 0.95 * len(cries)
+
+
+def test_a_long_story_that_only_fears_a_danger_is_not_a_cry_for_help() -> None:
+    from bot.evaluation import datasets
+
+    rules = emergency_rules()
+    story = "俺们楼道里堆的都是纸壳子破沙发 有人还在楼道里给电动车充电 去居委会说了好几趟 万一着火了咋弄"
+    assert rules.only_fears(story)
+    assert not rules.only_fears("着火了！万一烧到隔壁")  # short: a cry for help, always
+    # No labelled emergency of the training or dev data is demoted.
+    labelled = datasets.training_set() + datasets.dev_set()
+    assert not [e.text for e in labelled if e.intent == "emergency" and rules.only_fears(e.text)]

@@ -126,10 +126,31 @@ _SPOKEN_WEEKS = {
 }  # fmt: skip
 
 
+# Seasons and parts of the year (入秋以后, 年初, 开春): the month they begin.
+_SEASONS = {
+    "开春": 3, "春天": 3, "春季": 3, "入夏": 6, "夏天": 6, "夏季": 6, "入秋": 9, "秋天": 9,
+    "秋季": 9, "入冬": 11, "冬天": 12, "冬季": 12, "年初": 1, "年中": 6, "年底": 12, "年末": 12,
+    "上半年": 1, "下半年": 7,
+}  # fmt: skip
+
+
+def _season(text: str, today: dt.date) -> str | None:
+    for word, month in sorted(_SEASONS.items(), key=lambda item: -len(item[0])):
+        if word not in text:
+            continue
+        year = today.year - (1 if "去年" in text else 2 if "前年" in text else 0)
+        if (year, month) > (today.year, today.month):
+            year -= 1  # 「入冬以后」 said in November of a year whose winter has not begun yet
+        return f"{year:04d}-{month:02d}"
+    return None
+
+
 def parse_spoken_date(text: str, today: dt.date) -> str | None:
     """An answer to "when did it happen" that names no month (上个礼拜, 前几天): the month of that
     day. Only for answers to the date question; in a story these words are not worth a date."""
-    found = parse_date(text, today)
+    found, season = parse_date(text, today), _season(text, today)
+    if season is not None and (found is None or len(found) == 4):
+        return season  # 「去年年底」: the season says more than the year
     if found is not None:
         return found
     for word, days in sorted(_SPOKEN_WEEKS.items(), key=lambda item: -len(item[0])):

@@ -19,6 +19,12 @@ from bot.domain.text import normalize
 class EmergencyRules:
     patterns: tuple[tuple[str, re.Pattern[str]], ...]  # (kind, pattern)
     max_chars: int
+    worries: tuple[str, ...] = ()
+
+    def only_fears(self, text: str) -> bool:
+        """A long story that fears a danger (万一着火了) rather than one happening now."""
+        cleaned = normalize(text).strip()
+        return len(cleaned) > self.max_chars and any(w in cleaned for w in self.worries)
 
     def kind_of(self, text: str) -> str | None:
         """fire / medical / crime / traffic / danger when a short message is a cry for help, else None."""
@@ -39,4 +45,8 @@ def emergency_rules() -> EmergencyRules:
         for kind, items in table["patterns"].items()
         for pattern in items
     )
-    return EmergencyRules(patterns=patterns, max_chars=int(table["max_chars"]))
+    return EmergencyRules(
+        patterns=patterns,
+        max_chars=int(table["max_chars"]),
+        worries=tuple(str(w) for w in table.get("worries") or ()),
+    )

@@ -26,7 +26,10 @@ class EmergencyOverride(StatelessComponent, IntentClassifier):
         rules = emergency_rules()
         for message in messages:
             text = message.get(TEXT)
-            if not isinstance(text, str) or rules.kind_of(text) is None:
+            if not isinstance(text, str):
+                continue
+            if rules.kind_of(text) is None:
+                self._demote_worry(message, text)
                 continue
             ranking = [
                 item
@@ -37,3 +40,14 @@ class EmergencyOverride(StatelessComponent, IntentClassifier):
             message.set(INTENT, top, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)
         return messages
+
+    @staticmethod
+    def _demote_worry(message: Message, text: str) -> None:
+        """「楼道里堆满纸壳子……万一着火了咋弄」: a hazard to report, not a fire to call 119 for."""
+        intent = message.get(INTENT) or {}
+        if intent.get("name") != EMERGENCY or not emergency_rules().only_fears(text):
+            return
+        ranking = [i for i in message.get(INTENT_RANKING_KEY) or [] if i.get("name") != EMERGENCY]
+        if ranking:
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
