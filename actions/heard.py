@@ -94,7 +94,7 @@ def slots_before_turn(tracker: Tracker) -> dict[str, Any]:
         if index == last_user:
             in_extraction = True
             continue
-        if kind in ("user_featurization",) or (
+        if kind in ("user_featurization", "active_loop") or (
             kind == "action" and event.get("name") == "action_extract_slots"
         ):
             continue  # still Rasa's handling of the message, before any action of ours
