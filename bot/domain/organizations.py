@@ -262,7 +262,26 @@ def named_spans(text: str, tokens: list[_Token] | None = None) -> list[Span]:
                 if not _is_the_callers_own(text[:begin]):
                     found.append(Span(begin, token.end, value))
                 break
+    found += _called(text, tables)
     return found
+
+
+def _called(text: str, tables: _NamedTables) -> list[Span]:
+    """「物业公司叫安居乐物业」: a name introduced by 叫/名叫 is whole up to its ending, whatever
+    jieba makes of its characters (安居/乐)."""
+    pattern = re.compile(
+        rf"(?:名字叫|名叫|叫做|叫)(?P<name>[\u4e00-\u9fffA-Za-z0-9]{{2,{_LONGEST_NAME}}}?"
+        rf"(?:{_alternatives(list(tables.suffixes))}))"
+    )
+    spans = []
+    for match in pattern.finditer(text):
+        value = match.group("name")
+        suffix = next(s for s in tables.suffixes if value.endswith(s))
+        if re.search(r"[我你他她它们去找给说让在的了是把啥咋]", value):
+            continue  # 「他叫我去找物业」: a request, not a name
+        if _names_a_unit(value, suffix, suffix, tables) and value not in tables.not_names:
+            spans.append(Span(match.start("name"), match.end("name"), value))
+    return spans
 
 
 def _may_extend(tokens: list[_Token], at: int, end: int) -> bool:
