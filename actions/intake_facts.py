@@ -7,6 +7,7 @@ it fills a slot, and a fact never overwrites one the caller already gave (that i
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -54,6 +55,7 @@ def facts_in(heard: Heard) -> dict[str, Any]:
         for v in heard.entity_values("organization")
         if str(v).strip() and not _is_own(str(v), own)
     ]
+    names = [qualified(n, heard.text) for n in names]
     names = [n for n in names if not is_generic_organization(n)]
     if names:
         # 翠微社区居委会和恒通物业互相踢皮球: both are respondents, the ticket names both.
@@ -62,6 +64,27 @@ def facts_in(heard: Heard) -> dict[str, Any]:
     if name:
         facts["caller_name"] = name
     return facts
+
+
+_PLACE_OF = {
+    "村委会": r"([^\s,，。、镇乡区县市的在是]{1,4}村)(?!委)",
+    "居委会": r"([^\s,，。、镇乡区县市的在是]{1,6}社区)(?!居委)",
+    "镇政府": r"([^\s,，。、区县市的在是]{1,4}镇)(?!政府)",
+    "乡政府": r"([^\s,，。、区县市的在是]{1,4}乡)(?!政府)",
+}
+
+
+def qualified(name: str, text: str) -> str:
+    """「孟津区平乐镇后营村的……村委会答应给补偿」: the village named in the story makes the bare
+    村委会 a respondent someone can find (后营村村委会)."""
+    cleaned = normalize(name)
+    for body, place in _PLACE_OF.items():
+        if cleaned.endswith(body) and len(cleaned) <= len(body) + 2:
+            found = re.search(place, normalize(text))
+            if found:
+                place_name = found.group(1)
+                return place_name + (body[1:] if body[0] == place_name[-1] else body)
+    return name
 
 
 def _typed_digits(heard: Heard, entity: dict[str, Any]) -> bool:
