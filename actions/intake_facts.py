@@ -50,11 +50,19 @@ def facts_in(heard: Heard) -> dict[str, Any]:
     if own:
         facts["enterprise_name"] = own
         facts["caller_type"] = "企业"
+    text = normalize(heard.text)
     names = [
-        str(v).strip()
-        for v in heard.entity_values("organization")
-        if str(v).strip() and not _is_own(str(v), own)
+        str(e.get("value")).strip()
+        for e in heard.entities
+        if e.get("entity") == "organization"
+        and str(e.get("value") or "").strip()
+        and not _is_own(str(e.get("value")), own)
+        and not _counted(text, e)
     ]
+    if not names:
+        # The NLU found no respondent, but the story names a village or town's body
+        # (「平乐镇后营村的……村委会答应给补偿」).
+        names = [body for body in _PLACE_OF if body in text]
     names = [qualified(n, heard.text) for n in names]
     names = [n for n in names if not is_generic_organization(n)]
     if names:
@@ -85,6 +93,15 @@ def qualified(name: str, text: str) -> str:
                 place_name = found.group(1)
                 return place_name + (body[1:] if body[0] == place_name[-1] else body)
     return name
+
+
+def _counted(text: str, entity: dict[str, Any]) -> bool:
+    """「在一个二手车行看中一辆车」: a unit counted, not named."""
+    start = entity.get("start")
+    return isinstance(start, int) and text[max(0, start - 2) : start] in _COUNTS
+
+
+_COUNTS = ("一个", "一家", "某个", "一所", "个小")  # indefinite: 那个恒通物业 still names one
 
 
 def _typed_digits(heard: Heard, entity: dict[str, Any]) -> bool:
