@@ -18,11 +18,13 @@ from bot.config import PROJECT_ROOT
 
 RASA_VENV = Path(os.environ.get("HOTLINE_RASA_VENV") or PROJECT_ROOT / ".venv-rasa")
 
-# What shapes a trained model. data/hotline/ (routing tables) is read by the actions, not by Rasa.
+# What shapes a trained model. data/hotline/ (routing tables) is read by the actions, not by Rasa,
+# except the typo table: the normaliser applies it to the training data too.
 FINGERPRINT_INPUTS = (
     "config.yml",
     "domain.yml",
     "data",
+    "data/hotline/typos.yml",
     "bot/nlu",
     "bot/domain",
     "requirements/rasa.lock",

@@ -55,9 +55,30 @@ def to_simplified(text: str) -> str:
     return text.translate(_traditional_to_simplified())
 
 
+@functools.lru_cache(maxsize=1)
+def _typos() -> tuple[re.Pattern[str], dict[str, str]] | None:
+    """data/hotline/typos.yml: homophone typos (落龙区, 物叶, 头诉), each as long as its fix."""
+    from bot.domain.tables import load_table
+
+    table = {str(k): str(v) for k, v in (load_table("typos") or {}).items()}
+    table = {wrong: right for wrong, right in table.items() if len(wrong) == len(right)}
+    if not table:
+        return None
+    pattern = re.compile("|".join(re.escape(w) for w in sorted(table, key=len, reverse=True)))
+    return pattern, table
+
+
+def fix_typos(text: str) -> str:
+    typos = _typos()
+    if typos is None:
+        return text
+    pattern, table = typos
+    return pattern.sub(lambda m: table[m.group(0)], text)
+
+
 def normalize(text: str) -> str:
     """The normal form every component and validator works on (same length as the input)."""
-    return to_simplified(to_halfwidth(text))
+    return fix_typos(to_simplified(to_halfwidth(text)))
 
 
 # Labels that say what a run of digits is when it is not a phone number or an access code:
