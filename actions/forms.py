@@ -40,10 +40,6 @@ class CancellableFormValidation(FormValidationAction, abc.ABC):
     def name(self) -> str:
         """The validate_<form> action name."""
 
-    def first_turn_slots(self, tracker: Tracker) -> list[EventType]:
-        """Slots the opening message already answers, so the form does not ask for them."""
-        return []
-
     def cancel_or_emergency(
         self, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType] | None:
@@ -68,11 +64,7 @@ class CancellableFormValidation(FormValidationAction, abc.ABC):
         early = self.cancel_or_emergency(dispatcher, tracker)
         if early is not None:
             return early
-        requested = tracker.get_slot("requested_slot")
-        prefill = self.first_turn_slots(tracker) if requested is None else []
-        # Known before validation, so the next question skips what the caller already said.
-        tracker.add_slots(prefill)
-        return prefill + await super().run(dispatcher, tracker, domain)
+        return await super().run(dispatcher, tracker, domain)
 
 
 @dataclass
