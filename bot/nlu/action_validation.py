@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable, Dict, Optional, Text
+from typing import Any, Callable, Dict
 
 from jsonschema import ValidationError, exceptions, validators
 from rasa.core.actions.action import RemoteAction
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 DISABLE_ENV = "HOTLINE_RASA_STOCK_VALIDATION"
 # Marks the replacement, so `install()` is idempotent and `is_installed()` can tell.
 _MARK = "_hotline_compiled_validator"
-_original: Optional[Callable[[RemoteAction, Dict[Text, Any]], bool]] = None
+_original: Callable[[RemoteAction, Dict[str, Any]], bool] | None = None
 
 
 def _compiled_validator() -> Any:
@@ -54,7 +54,7 @@ def install() -> None:
     validator = _compiled_validator()
     default_spec = RemoteAction.action_response_format_spec
 
-    def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
+    def _validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
         # A subclass with its own schema keeps Rasa's own (uncached) path.
         if type(self).action_response_format_spec is not default_spec:
             assert _original is not None
