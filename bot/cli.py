@@ -5,6 +5,7 @@ hotline db upgrade   the same, explicitly
 hotline train        train the model if data/config/domain changed (--force to retrain)
 hotline run          migrate, train if needed, start Rasa + actions + web, stop all on Ctrl-C
 hotline chat         chat in the terminal with a running bot (REST channel)
+hotline bench        ours beside a stock Rasa bot under load → docs/bench.md, var/bench/*.json
 """
 
 from __future__ import annotations
@@ -175,6 +176,25 @@ def cmd_tune(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(_settings: Settings, args: argparse.Namespace) -> int:
+    from bot.bench.runner import Options, run_bench, write_outputs
+
+    command = "hotline bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else ""
+    options = Options(
+        levels=args.callers,
+        variants=["ours", *args.variant],
+        reuse_model=args.reuse_model,
+        rounds=args.rounds,
+        out_md=Path(args.out),
+        out_dir=Path(args.json_dir),
+        command=command.strip() or "hotline bench",
+        keep_work=args.keep_work,
+    )
+    report = write_outputs(run_bench(options), options)
+    print(f"报告已写入 {report}，原始数据在 {options.out_dir}/")
+    return 0
+
+
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     sender = args.sender or f"shell-{uuid.uuid4().hex[:12]}"
     url = f"{settings.rasa_url}/webhooks/rest/webhook"
@@ -268,6 +288,25 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     tune.add_argument("--settings", type=int, help="only the first N settings of the grid")
     tune.set_defaults(func=cmd_tune)
+    bench = sub.add_parser("bench", help="load-test ours beside a stock Rasa bot")
+    bench.add_argument(
+        "--callers", type=int, nargs="+", default=[1, 10, 50], help="concurrency levels"
+    )
+    bench.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        choices=["ours-unpatched", "ours-memory"],
+        help="also run ours with Rasa's own validation / the in-memory tracker store",
+    )
+    bench.add_argument("--rounds", type=int, help="conversations per caller (default by level)")
+    bench.add_argument(
+        "--reuse-model", action="store_true", help="use the cached model in models/ (no timing)"
+    )
+    bench.add_argument("--keep-work", action="store_true", help="keep the temp dir and its logs")
+    bench.add_argument("--out", default="docs/bench.md", help="the markdown report")
+    bench.add_argument("--json-dir", default="var/bench", help="where the raw JSON goes")
+    bench.set_defaults(func=cmd_bench)
     chat = sub.add_parser("chat", help="chat with the running bot in this terminal")
     chat.add_argument("--sender", help="conversation id (default: a new one)")
     chat.set_defaults(func=cmd_chat)
