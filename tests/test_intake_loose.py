@@ -240,3 +240,20 @@ def test_two_matters_in_one_message_can_be_filed_as_two_tickets(stack: RunningSt
     assert tickets[0].amount == 8000 and tickets[1].amount is None
     assert tickets[0].caller_name == tickets[1].caller_name == "刘师傅"
     assert all(t.description == story for t in tickets)
+
+
+def test_bad_input_inside_the_form_gets_a_clear_answer_and_nothing_breaks(
+    stack: RunningStack,
+) -> None:
+    sender = _sender()
+    stack.say(sender, "我要投诉")
+    assert "太短" in _texts(stack.say(sender, "😡😡😡"))
+    assert _requested(stack, sender) == "description"
+    story = "<script>alert(1)</script> 楼下饭店油烟直排进我家窗户，找了好几次都不管 '; DROP TABLE tickets; --"
+    stack.say(sender, story)
+    injection = "'; DROP TABLE tickets; -- 某饭店"
+    summary, _ = _walk(stack, sender, stack.say(sender, injection), 哪个区县="西工区")
+    stack.say(sender, "/affirm")
+    [ticket] = _tickets_of(stack, sender)
+    assert ticket.description == story and ticket.organization == injection
+    assert _tickets_of(stack, _sender()) == []  # the table is still there and answers
