@@ -7,7 +7,7 @@ port or database URL is defined in exactly one place.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -23,6 +23,16 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -35,12 +45,25 @@ class Settings:
     rasa_url: str = ""
     # How often the web service checks deadlines (automatic 催办/督办); 0 turns it off.
     sweep_seconds: int = 300
+    # WeChat Official Account channel (bot/web/wechat.py): on only when token, appid and secret are
+    # all set. The token and secret are kept out of repr() so they never reach a log line.
+    wechat_token: str = field(default="", repr=False)
+    wechat_appid: str = ""
+    wechat_secret: str = field(default="", repr=False)
+    wechat_api_base: str = "https://api.weixin.qq.com/cgi-bin/"
+    # WeChat waits 5 s for the passive reply; an answer not ready by then goes out through the
+    # customer-service message API instead.
+    wechat_deadline_seconds: float = 4.5
 
     def __post_init__(self) -> None:
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir / 'hotline.db'}")
         if not self.rasa_url:
             object.__setattr__(self, "rasa_url", f"http://{self.host}:{self.rasa_port}")
+
+    @property
+    def wechat_enabled(self) -> bool:
+        return bool(self.wechat_token and self.wechat_appid and self.wechat_secret)
 
     @property
     def action_url(self) -> str:
@@ -69,4 +92,10 @@ def load_settings() -> Settings:
         database_url=os.environ.get("HOTLINE_DATABASE_URL", ""),
         rasa_url=os.environ.get("HOTLINE_RASA_URL", ""),
         sweep_seconds=_int("HOTLINE_SWEEP_SECONDS", 300),
+        wechat_token=os.environ.get("HOTLINE_WECHAT_TOKEN", ""),
+        wechat_appid=os.environ.get("HOTLINE_WECHAT_APPID", ""),
+        wechat_secret=os.environ.get("HOTLINE_WECHAT_SECRET", ""),
+        wechat_api_base=os.environ.get("HOTLINE_WECHAT_API_BASE")
+        or "https://api.weixin.qq.com/cgi-bin/",
+        wechat_deadline_seconds=_float("HOTLINE_WECHAT_DEADLINE_SECONDS", 4.5),
     )

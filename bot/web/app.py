@@ -11,7 +11,7 @@ import jinja2
 from aiohttp import web
 
 from bot.config import Settings
-from bot.web import chat
+from bot.web import chat, wechat
 from bot.web.deadline_watch import deadline_watch
 from bot.web.errors import error_middleware
 from bot.web.keys import HTTP_CLIENT, SETTINGS
@@ -42,5 +42,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app.router.add_get("/healthz", healthz)
     chat.setup_routes(app)
+    if settings.wechat_enabled:
+        wechat.setup_wechat(app, wechat.rasa_relay)
     app.router.add_static("/static/", HERE / "static", name="static")
     return app

@@ -1,0 +1,271 @@
+"""The WeChat Official Account channel: WeChat's message push protocol in front of the gateway.
+
+WeChat calls `GET /wechat` once to check the server (signature → echostr) and then `POST /wechat`
+with one XML message per thing a person does. Every request is signed with the account's token;
+an unsigned or wrongly signed request is refused before its body is read. WeChat waits 5 s for
+the passive reply and otherwise delivers the same message again (three times, 5 s apart), so:
+
+- each text message goes to the gateway with its MsgId as external id: a retry that reaches
+  another process gets the replies recorded the first time, without Rasa being asked again;
+  in this process a retry joins the answer already being prepared;
+- an answer not ready by `wechat_deadline_seconds` (4.5 s) is answered "success" (WeChat then
+  stops retrying) and sent through the customer-service API as soon as it is ready.
+
+The bot's buttons are written as numbered choices and a typed number is turned back into the
+button's payload (bot/web/wechat_reply.py). Only plaintext mode is supported (no AES envelope).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from xml.parsers.expat import ExpatError
+
+from aiohttp import web
+from wechatpy import parse_message
+from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.replies import TextReply
+from wechatpy.utils import check_signature
+
+from bot.config import Settings
+from bot.web import chat
+from bot.web import wechat_texts as texts
+from bot.web.keys import SETTINGS
+from bot.web.wechat_api import CustomerService, person_tag
+from bot.web.wechat_reply import (
+    MAX_TEXT_BYTES,
+    ChoiceStore,
+    ReplyLike,
+    choices_of,
+    render,
+    translate_choice,
+)
+
+logger = logging.getLogger("bot.web.wechat")
+
+CHANNEL = "wechat"
+# A WeChat message is a few hundred bytes; anything this large is not from WeChat.
+MAX_BODY_BYTES = 16 * 1024
+MAX_MESSAGE_CHARS = 2000
+# How many recent messages this process remembers to join retries (WeChat retries within 15 s).
+RECENT_TURNS = 4096
+NOT_TEXT_TYPES = {"image", "voice", "video", "shortvideo", "location", "link", "miniprogrampage"}
+
+# (sender, text, external_id) → the bot's replies; the gateway's receive() for this channel.
+Relay = Callable[[str, str, str], Awaitable[Sequence[ReplyLike]]]
+
+
+@dataclass
+class _Turn:
+    """One WeChat message being answered, shared by WeChat's retries of it in this process."""
+
+    task: asyncio.Task[str]
+    # The answer was handed to the customer-service API: a later delivery answers "success".
+    pushed: bool = False
+
+
+@dataclass
+class WeChatChannel:
+    """Answers WeChat messages through the relay, passively or by the customer-service API."""
+
+    settings: Settings
+    relay: Relay
+    choices: ChoiceStore
+    service: CustomerService
+    turns: OrderedDict[str, _Turn] = field(default_factory=OrderedDict)
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def answer(self, openid: str, text: str, external_id: str) -> str | None:
+        """The text to reply passively, or None when the answer goes (or went) another way."""
+        turn = self.turns.get(external_id)
+        if turn is None:
+            turn = _Turn(asyncio.create_task(self._prepare(openid, text, external_id)))
+            self.turns[external_id] = turn
+            while len(self.turns) > RECENT_TURNS:
+                self.turns.popitem(last=False)
+        elif turn.pushed:
+            return None
+        try:
+            answer = await asyncio.wait_for(
+                asyncio.shield(turn.task), timeout=self.settings.wechat_deadline_seconds
+            )
+        except TimeoutError:
+            if not turn.pushed:
+                turn.pushed = True
+                self._spawn(self._push_when_ready(openid, turn))
+                logger.info(
+                    "answer for %s not ready in time: customer-service API", person_tag(openid)
+                )
+            return None
+        if len(answer.encode()) > MAX_TEXT_BYTES and not turn.pushed:
+            turn.pushed = True  # too long for one passive reply: sent in parts
+            self._spawn(self._push_when_ready(openid, turn))
+            return None
+        return answer
+
+    async def _prepare(self, openid: str, text: str, external_id: str) -> str:
+        offered = await self.choices.get(openid)
+        message = translate_choice(text, offered)
+        try:
+            replies = await self.relay(openid, message, external_id)
+        except Exception:
+            # The person still gets an answer; the failure is logged without their words.
+            logger.exception("relay failed for %s", person_tag(openid))
+            return texts.UNAVAILABLE
+        await self.choices.put(openid, choices_of(replies))
+        return render(replies)
+
+    async def _push_when_ready(self, openid: str, turn: _Turn) -> None:
+        answer = await turn.task
+        if answer:
+            await self.service.send_text(openid, answer)
+
+    async def push(self, openid: str, replies: Sequence[ReplyLike]) -> bool:
+        """Out-of-band messages from the gateway (operators, ticket notices)."""
+        offered = choices_of(replies)
+        if offered:
+            await self.choices.put(openid, offered)
+        text = render(replies)
+        return bool(text) and await self.service.send_text(openid, text)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def close(self) -> None:
+        for task in list(self.background):
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
+        for turn in self.turns.values():
+            turn.task.cancel()
+        await asyncio.gather(*(t.task for t in self.turns.values()), return_exceptions=True)
+        self.service.close()
+
+
+CHANNEL_KEY = web.AppKey("wechat_channel", WeChatChannel)
+
+
+def _signed(request: web.Request) -> bool:
+    settings = request.app[SETTINGS]
+    query = request.query
+    try:
+        check_signature(
+            settings.wechat_token,
+            query.get("signature", ""),
+            query.get("timestamp", ""),
+            query.get("nonce", ""),
+        )
+    except InvalidSignatureException:
+        return False
+    return True
+
+
+def _channel(request: web.Request) -> WeChatChannel:
+    return request.app[CHANNEL_KEY]
+
+
+async def verify(request: web.Request) -> web.Response:
+    """WeChat's server check when the URL is configured: echo `echostr` if the signature holds."""
+    if not _signed(request):
+        raise web.HTTPForbidden()
+    return web.Response(text=request.query.get("echostr", ""))
+
+
+def _passive(message: Any, text: str | None) -> web.Response:
+    if not text:
+        return web.Response(text="success")
+    reply = TextReply(message=message, content=text)
+    return web.Response(text=reply.render(), content_type="application/xml")
+
+
+async def receive(request: web.Request) -> web.Response:
+    """One pushed message or event → a passive reply (XML) or "success"."""
+    if not _signed(request):
+        raise web.HTTPForbidden()
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise web.HTTPRequestEntityTooLarge(MAX_BODY_BYTES, request.content_length or 0)
+    body = await request.read()
+    if len(body) > MAX_BODY_BYTES:
+        raise web.HTTPRequestEntityTooLarge(MAX_BODY_BYTES, len(body))
+    try:
+        message = parse_message(body)
+    except (ExpatError, KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError):
+        raise web.HTTPBadRequest() from None
+    if message is None or not message.source:
+        raise web.HTTPBadRequest()
+    channel = _channel(request)
+    openid = str(message.source)
+    if message.type == "text":
+        return _passive(message, await _text(channel, openid, message))
+    if message.type in NOT_TEXT_TYPES:
+        return _passive(message, texts.NOT_TEXT)
+    if message.type == "event":
+        return _passive(message, await _event(channel, openid, message))
+    return _passive(message, texts.EVENT_HINT)
+
+
+async def _text(channel: WeChatChannel, openid: str, message: Any) -> str | None:
+    content = str(message.content or "").strip()
+    if not content:
+        return texts.EMPTY
+    if len(content) > MAX_MESSAGE_CHARS:
+        return texts.TOO_LONG.format(limit=MAX_MESSAGE_CHARS)
+    return await channel.answer(openid, content, f"wechat:{message.id}")
+
+
+async def _event(channel: WeChatChannel, openid: str, message: Any) -> str | None:
+    """subscribe: the bot's own greeting (你好 through the gateway, so the welcome is the one the
+    bot says everywhere, with its buttons as numbered choices); unsubscribe: nothing can reach
+    the person any more; a menu click: how to start."""
+    event = str(message.event).lower()
+    if event in {"subscribe", "subscribe_scan"}:
+        return await channel.answer(openid, "你好", f"wechat:subscribe:{openid}:{message.time}")
+    if event == "unsubscribe":
+        logger.info("%s unsubscribed", person_tag(openid))
+        return None
+    if event == "click":
+        return texts.EVENT_HINT
+    return None
+
+
+@dataclass(frozen=True)
+class _RasaReply:
+    text: str
+    buttons: list[dict[str, str]]
+
+
+def rasa_relay(app: web.Application) -> Relay:
+    """Until the shared gateway exists: chat.py's Rasa call, with the openid as Rasa's sender.
+    Nothing is recorded and retries are joined only within this process."""
+
+    async def relay(sender: str, text: str, external_id: str) -> list[_RasaReply]:
+        replies = await chat._ask_rasa(app, sender, text)
+        return [_RasaReply(str(r["text"]), list(r["buttons"])) for r in replies]
+
+    return relay
+
+
+def setup_wechat(app: web.Application, relay_for: Callable[[web.Application], Relay]) -> None:
+    """Routes and the channel's lifetime; `relay_for(app)` gives the gateway call once the
+    application's other contexts (HTTP client, gateway) are up."""
+    app.router.add_get("/wechat", verify, name="wechat_verify")
+    app.router.add_post("/wechat", receive, name="wechat_receive")
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        channel = WeChatChannel(
+            settings=settings,
+            relay=relay_for(app),
+            choices=ChoiceStore(settings.var_dir / "wechat_choices.db"),
+            service=CustomerService(settings),
+        )
+        app[CHANNEL_KEY] = channel
+        yield
+        await channel.close()
+
+    app.cleanup_ctx.append(lifetime)

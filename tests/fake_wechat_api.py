@@ -1,0 +1,70 @@
+"""A small fake of WeChat's servers on 127.0.0.1: the access-token and customer-service message
+endpoints the WeChat channel calls, recording what they got. Nothing reaches the internet.
+
+It behaves like WeChat where the channel depends on it: a token only for the right appid and
+secret, errcode 40001 for a wrong or missing token, and only text messages to a `touser`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+
+class FakeWeChatAPI:
+    def __init__(self, appid: str, secret: str) -> None:
+        self.appid = appid
+        self.secret = secret
+        self.tokens: list[str] = []
+        self.sent: list[dict[str, Any]] = []
+        self._arrived = asyncio.Condition()
+        app = web.Application()
+        app.router.add_get("/cgi-bin/token", self._token)
+        app.router.add_post("/cgi-bin/message/custom/send", self._send)
+        self.server = TestServer(app, host="127.0.0.1")
+
+    @property
+    def api_base(self) -> str:
+        return str(self.server.make_url("/cgi-bin/"))
+
+    async def start(self) -> None:
+        await self.server.start_server(access_log=None)  # WeChat's own logs are not ours
+
+    async def close(self) -> None:
+        await self.server.close()
+
+    async def _token(self, request: web.Request) -> web.Response:
+        query = request.query
+        if query.get("grant_type") != "client_credential" or query.get("appid") != self.appid:
+            return web.json_response({"errcode": 40013, "errmsg": "invalid appid"})
+        if query.get("secret") != self.secret:
+            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        token = secrets.token_hex(16)
+        self.tokens.append(token)
+        return web.json_response({"access_token": token, "expires_in": 7200})
+
+    async def _send(self, request: web.Request) -> web.Response:
+        if request.query.get("access_token") not in self.tokens:
+            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        body = await request.json()
+        if body.get("msgtype") != "text" or not body.get("touser"):
+            return web.json_response({"errcode": 40008, "errmsg": "invalid message type"})
+        async with self._arrived:
+            self.sent.append(body)
+            self._arrived.notify_all()
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    def texts_to(self, openid: str) -> list[str]:
+        return [m["text"]["content"] for m in self.sent if m["touser"] == openid]
+
+    async def wait_for_text(self, openid: str, timeout: float = 60) -> list[str]:
+        """The texts sent to `openid`, once there is at least one."""
+        async with self._arrived:
+            await asyncio.wait_for(
+                self._arrived.wait_for(lambda: bool(self.texts_to(openid))), timeout
+            )
+        return self.texts_to(openid)

@@ -1,0 +1,224 @@
+"""The WeChat Official Account channel against the real Rasa and action server: WeChat's
+protocol (signatures, XML, retries, the 5 s limit) and the bot's real answers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.tickets.db import make_session_factory
+from bot.tickets.models import Ticket
+from bot.web import wechat_texts
+from bot.web.wechat import CHANNEL_KEY
+from tests.conftest import RunningStack
+from tests.wechat_harness import (
+    SECRET,
+    TOKEN,
+    message_xml,
+    new_openid,
+    next_msgid,
+    running_wechat,
+    signed_query,
+    text_xml,
+)
+
+pytestmark = pytest.mark.stack
+
+GREETING = "洛阳12345政务服务热线智能助手"
+CHOICES = re.compile(r"(\d+)\. (\S+)")
+
+
+def _choice(reply: str, title: str) -> str:
+    """The number the reply offers for `title`."""
+    offered = dict((t, n) for n, t in CHOICES.findall(reply.split("\n\n")[-1]))
+    assert title in offered, reply
+    return offered[title]
+
+
+async def test_server_check_echoes_echostr_only_when_signed(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    async with running_wechat(stack, tmp_path) as wechat:
+        url = f"{wechat.base_url}/wechat"
+        async with wechat.http.get(url, params=signed_query(echostr="4815162342")) as ok:
+            assert ok.status == 200 and await ok.text() == "4815162342"
+        for query in (signed_query("another-token", echostr="echo-9"), {"echostr": "echo-9"}):
+            async with wechat.http.get(url, params=query) as refused:
+                assert refused.status == 403 and "echo-9" not in await refused.text()
+
+
+async def test_a_text_message_gets_the_bots_reply_as_passive_xml(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    async with running_wechat(stack, tmp_path) as wechat:
+        openid = new_openid()
+        assert GREETING in await wechat.say(openid, "你好")
+        assert wechat.rasa.sent_by(openid) == ["你好"]
+        assert wechat.api.sent == []  # answered passively, not through the API
+
+
+async def test_a_complaint_is_walked_through_by_typed_numbers(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    async with running_wechat(stack, tmp_path) as wechat:
+        openid = new_openid()
+        assert "描述" in await wechat.say(openid, "我要投诉")
+        answers = {
+            "哪个单位": "城市管理局",
+            "哪个区县": "洛龙区",
+            "什么时候发生": "上个月",
+            "联系电话": "13937901234",
+        }
+        choices = {
+            "个人身份": ("个人", "1"),
+            "怎么称呼": ("匿名", "１"),
+            "身份保密吗": ("不需要", ""),
+        }
+        reply = await wechat.say(openid, "小区南门那段路挖开三个月了，一直没人管，下雨全是泥。")
+        for _ in range(10):
+            if "请核对" in reply:
+                break
+            question = next(q for q in [*answers, *choices] if q in reply)
+            if question in choices:
+                title, typed = choices[question]
+                typed = typed or _choice(reply, title)
+                assert _choice(reply, title) == typed.translate(str.maketrans("１", "1"))
+                reply = await wechat.say(openid, typed)
+            else:
+                reply = await wechat.say(openid, answers[question])
+        assert reply.endswith("1. 确认提交 2. 修改 3. 取消 — 回复数字选择"), reply
+        filed = await wechat.say(openid, "1")
+        number = re.search(r"工单号是 (LY\d{8}-\d{4})", filed)
+        assert number and "已受理" in filed, filed
+        sent = wechat.rasa.sent_by(openid)
+        assert "个人" in sent and "匿名" in sent and sent[-1] == "/affirm"
+        with make_session_factory(stack.engine)() as session:
+            ticket = session.scalars(select(Ticket).where(Ticket.number == number[1])).one()
+        assert ticket.phone == "13937901234" and ticket.organization == "城市管理局"
+        # After the summary a "1" is text again: the filed answer offered no choices.
+        assert "回复数字选择" not in filed
+
+
+async def test_a_message_delivered_again_is_answered_once(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    async with running_wechat(stack, tmp_path) as wechat:
+        openid, msgid = new_openid(), next_msgid()
+        # WeChat's retries arriving while the first is being answered, then one after it.
+        first = await asyncio.gather(*(wechat.say(openid, "我要投诉", msgid) for _ in range(3)))
+        later = await wechat.say(openid, "我要投诉", msgid)
+        assert len(set([*first, later])) == 1 and "描述" in later
+        assert wechat.rasa.sent_by(openid) == ["我要投诉"]
+
+
+async def test_a_slow_answer_goes_through_the_customer_service_api(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    async with running_wechat(stack, tmp_path, deadline=0.5) as wechat:
+        wechat.rasa.delay = 1.5
+        openid, msgid = new_openid(), next_msgid()
+        started = time.monotonic()
+        assert await wechat.say(openid, "你好", msgid) == ""  # "success": WeChat stops retrying
+        assert time.monotonic() - started < 1.4
+        texts = await wechat.api.wait_for_text(openid)
+        assert len(texts) == 1 and GREETING in texts[0]
+        assert len(wechat.api.tokens) == 1  # wechatpy fetched the token from the fake, once
+        # A late retry of the same message is not answered a second time.
+        assert await wechat.say(openid, "你好", msgid) == ""
+        await asyncio.sleep(0.5)
+        assert wechat.api.texts_to(openid) == texts and wechat.rasa.sent_by(openid) == ["你好"]
+
+
+@pytest.mark.parametrize(
+    ("msg_type", "fields"),
+    [
+        ("image", "<PicUrl><![CDATA[http://mmbiz.example/pic]]></PicUrl><MediaId>m1</MediaId>"),
+        ("voice", "<MediaId>m2</MediaId><Format><![CDATA[amr]]></Format>"),
+        ("video", "<MediaId>m3</MediaId><ThumbMediaId>t3</ThumbMediaId>"),
+        ("location", "<Location_X>34.62</Location_X><Location_Y>112.45</Location_Y>"
+         "<Scale>15</Scale><Label><![CDATA[洛阳市洛龙区]]></Label>"),
+        ("link", "<Title><![CDATA[新闻]]></Title><Description>d</Description><Url>http://x</Url>"),
+    ],
+)  # fmt: skip
+async def test_other_messages_get_a_polite_text_answer(
+    stack: RunningStack, tmp_path: Path, msg_type: str, fields: str
+) -> None:
+    async with running_wechat(stack, tmp_path) as wechat:
+        openid = new_openid()
+        xml = message_xml(openid, msg_type, fields, next_msgid())
+        assert await wechat.reply_to(xml, openid) == wechat_texts.NOT_TEXT
+        assert wechat.rasa.messages == []
+
+
+async def test_subscribe_is_welcomed_with_the_bots_greeting_and_other_events_handled(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    async with running_wechat(stack, tmp_path) as wechat:
+        openid = new_openid()
+        subscribe = message_xml(openid, "event", "<Event><![CDATA[subscribe]]></Event>")
+        assert GREETING in await wechat.reply_to(subscribe, openid)
+        unsubscribe = message_xml(openid, "event", "<Event><![CDATA[unsubscribe]]></Event>")
+        assert await wechat.reply_to(unsubscribe, openid) == ""
+        click = message_xml(
+            openid, "event", "<Event><![CDATA[CLICK]]></Event><EventKey>MENU_1</EventKey>"
+        )
+        assert await wechat.reply_to(click, openid) == wechat_texts.EVENT_HINT
+        assert wechat.rasa.sent_by(openid) == ["你好"]
+
+
+async def test_bad_requests_are_refused_and_nothing_is_processed(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    async with running_wechat(stack, tmp_path) as wechat:
+        openid = new_openid()
+        good = text_xml(openid, "我要投诉", next_msgid())
+        for query in (signed_query("another-token"), {}, {**signed_query(), "nonce": "changed"}):
+            response = await wechat.post(good, query)
+            assert response.status == 403
+        for malformed in ("<xml><MsgType>text", "not xml at all", "<xml></xml>", "", "<a/>"):
+            response = await wechat.post(malformed)
+            assert response.status == 400
+        response = await wechat.post(text_xml(openid, "投" * 20_000, next_msgid()))
+        assert response.status == 413
+        assert wechat.rasa.messages == [] and wechat.api.sent == []
+
+
+async def test_personal_data_and_secrets_stay_out_of_the_logs(
+    stack: RunningStack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with running_wechat(stack, tmp_path, deadline=0.3) as wechat:
+        wechat.rasa.delay = 0.8  # the customer-service path logs too
+        openid = new_openid()
+        await wechat.say(openid, "我要投诉，电话13937905678，物业不管下水道")
+        await wechat.api.wait_for_text(openid)
+        await wechat.post(text_xml(openid, "电话13937905678", next_msgid()), {})
+    logged = "\n".join(r.getMessage() for r in caplog.records) + caplog.text
+    assert caplog.records  # something was logged, so the check below means something
+    for secret in ("13937905678", "3790 5678", openid, SECRET, TOKEN):
+        assert secret not in logged
+
+
+async def test_out_of_band_messages_reach_the_person(stack: RunningStack, tmp_path: Path) -> None:
+    async with running_wechat(stack, tmp_path) as wechat:
+        openid = new_openid()
+        channel = wechat.app[CHANNEL_KEY]
+        notice = _Reply(
+            "您的工单 LY20261125-0001 已有答复。", [{"title": "满意", "payload": "满意"}]
+        )
+        assert await channel.push(openid, [notice])
+        assert wechat.api.texts_to(openid) == [
+            "您的工单 LY20261125-0001 已有答复。\n\n1. 满意 — 回复数字选择"
+        ]
+
+
+class _Reply:
+    def __init__(self, text: str, buttons: list[dict[str, str]]) -> None:
+        self.text = text
+        self.buttons = buttons

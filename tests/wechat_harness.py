@@ -1,0 +1,182 @@
+"""The WeChat channel under test: the web app built in-process with `create_app(settings)` and
+WeChat configured, in front of the session's real Rasa (through a counting, optionally slow,
+proxy), with the customer-service API faked on 127.0.0.1 (tests/fake_wechat_api.py).
+
+The shared `stack` fixture's web service is left as it is; this app uses the stack's Rasa and
+ticket database, so answers are the bot's real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import test_utils, web
+
+from bot.web.app import create_app
+from tests.conftest import RunningStack
+from tests.fake_wechat_api import FakeWeChatAPI
+
+TOKEN = "hotline-test-token"
+APPID = "wx0123456789abcdef"
+SECRET = "test-secret-0123456789abcdef0123"
+ACCOUNT = "gh_luoyang12345"
+
+
+def sign(token: str, timestamp: str, nonce: str) -> str:
+    """WeChat's signature, computed here independently of wechatpy."""
+    return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
+
+
+def signed_query(token: str = TOKEN, **extra: str) -> dict[str, str]:
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+    return {
+        "signature": sign(token, timestamp, nonce),
+        "timestamp": timestamp,
+        "nonce": nonce,
+        **extra,
+    }
+
+
+def text_xml(openid: str, content: str, msgid: int) -> str:
+    return (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{content}]]></Content><MsgId>{msgid}</MsgId></xml>"
+    )
+
+
+def message_xml(openid: str, msg_type: str, fields: str, msgid: int | None = None) -> str:
+    msg_id = f"<MsgId>{msgid}</MsgId>" if msgid is not None else ""
+    return (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[{msg_type}]]></MsgType>"
+        f"{fields}{msg_id}</xml>"
+    )
+
+
+def new_openid() -> str:
+    return "o" + secrets.token_urlsafe(20)[:27]
+
+
+@dataclass
+class RasaProxy:
+    """Forwards to the real Rasa, counting the messages it relays; `delay` makes Rasa slow."""
+
+    target: str
+    delay: float = 0.0
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def app(self, session: aiohttp.ClientSession) -> web.Application:
+        async def forward(request: web.Request) -> web.Response:
+            body = await request.read()
+            if request.path == "/webhooks/rest/webhook":
+                self.messages.append(await request.json())
+                await asyncio.sleep(self.delay)
+            async with session.request(
+                request.method, self.target + request.path_qs, data=body,
+                headers={"Content-Type": request.content_type},
+            ) as upstream:  # fmt: skip
+                return web.Response(
+                    body=await upstream.read(),
+                    status=upstream.status,
+                    content_type=upstream.content_type,
+                )
+
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", forward)
+        return app
+
+    def sent_by(self, openid: str) -> list[str]:
+        return [str(m["message"]) for m in self.messages if openid in str(m.get("sender"))]
+
+
+@dataclass
+class WeChat:
+    """What a test drives: WeChat's side of the protocol against the app."""
+
+    base_url: str
+    http: aiohttp.ClientSession
+    api: FakeWeChatAPI
+    rasa: RasaProxy
+    app: web.Application
+
+    async def post(
+        self, body: str | bytes, query: dict[str, str] | None = None
+    ) -> aiohttp.ClientResponse:
+        data = body.encode() if isinstance(body, str) else body
+        async with self.http.post(
+            f"{self.base_url}/wechat",
+            params=signed_query() if query is None else query,
+            data=data,
+            headers={"Content-Type": "text/xml"},
+        ) as response:
+            await response.read()
+            return response
+
+    async def say(self, openid: str, content: str, msgid: int | None = None) -> str:
+        """A text message; the passive reply's Content, or "" when the reply is "success"."""
+        return await self.reply_to(text_xml(openid, content, msgid or next_msgid()), openid)
+
+    async def reply_to(self, xml: str, openid: str) -> str:
+        response = await self.post(xml)
+        assert response.status == 200, await response.text()
+        body = await response.text()
+        if body == "success":
+            return ""
+        root = ET.fromstring(body)
+        assert root.findtext("ToUserName") == openid
+        assert root.findtext("FromUserName") == ACCOUNT
+        assert root.findtext("MsgType") == "text"
+        return root.findtext("Content") or ""
+
+
+_msgid = int(time.time() * 1000) * 1000
+
+
+def next_msgid() -> int:
+    global _msgid
+    _msgid += 1
+    return _msgid
+
+
+@asynccontextmanager
+async def running_wechat(
+    stack: RunningStack, var_dir: Path, *, deadline: float = 4.5
+) -> AsyncIterator[WeChat]:
+    api = FakeWeChatAPI(APPID, SECRET)
+    await api.start()
+    rasa = RasaProxy(stack.settings.rasa_url)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
+        proxy = test_utils.TestServer(rasa.app(http), host="127.0.0.1")
+        await proxy.start_server(access_log=None)
+        settings = replace(
+            stack.settings,
+            var_dir=var_dir,
+            rasa_url=str(proxy.make_url("")).rstrip("/"),
+            wechat_token=TOKEN,
+            wechat_appid=APPID,
+            wechat_secret=SECRET,
+            wechat_api_base=api.api_base,
+            wechat_deadline_seconds=deadline,
+        )
+        app = create_app(settings)
+        server = test_utils.TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        try:
+            yield WeChat(str(server.make_url("")).rstrip("/"), http, api, rasa, app)
+        finally:
+            await server.close()
+            await proxy.close()
+            await api.close()
