@@ -78,7 +78,9 @@ def markdown(result: dict[str, Any], notes: str = "") -> str:
         "",
         "The script: 8 messages of one complaint, each simulated caller with its own sender id, "
         "waiting for each answer before the next message (closed loop), over Rasa's REST "
-        "channel. " + f"Conversations per caller: {result['rounds']}.",
+        "channel. Conversations per caller: "
+        + ", ".join(f"{n} at {c} callers" for c, n in result["rounds"].items())
+        + ".",
         "",
         "| # | message | our bot's last reply (warm-up) | stock bot's last reply (warm-up) |",
         "|---:|---|---|---|",
