@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from typing import Any
 
 from aiohttp import web
@@ -21,6 +22,7 @@ class FakeWeChatAPI:
         self.secret = secret
         self.tokens: list[str] = []
         self.sent: list[dict[str, Any]] = []
+        self.sent_at: list[float] = []  # time.monotonic() of each message in `sent`
         self._arrived = asyncio.Condition()
         app = web.Application()
         app.router.add_get("/cgi-bin/token", self._token)
@@ -55,16 +57,20 @@ class FakeWeChatAPI:
             return web.json_response({"errcode": 40008, "errmsg": "invalid message type"})
         async with self._arrived:
             self.sent.append(body)
+            self.sent_at.append(time.monotonic())
             self._arrived.notify_all()
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     def texts_to(self, openid: str) -> list[str]:
         return [m["text"]["content"] for m in self.sent if m["touser"] == openid]
 
-    async def wait_for_text(self, openid: str, timeout: float = 60) -> list[str]:
-        """The texts sent to `openid`, once there is at least one."""
+    async def wait_for_text(self, openid: str, count: int = 1, timeout: float = 60) -> list[str]:
+        """The texts sent to `openid`, once there are at least `count`."""
         async with self._arrived:
             await asyncio.wait_for(
-                self._arrived.wait_for(lambda: bool(self.texts_to(openid))), timeout
+                self._arrived.wait_for(lambda: len(self.texts_to(openid)) >= count), timeout
             )
         return self.texts_to(openid)
+
+    def last_arrival(self, openid: str) -> float:
+        return max(t for t, m in zip(self.sent_at, self.sent, strict=True) if m["touser"] == openid)

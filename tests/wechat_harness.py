@@ -76,6 +76,7 @@ class RasaProxy:
 
     target: str
     delay: float = 0.0
+    down: bool = False  # answer every relayed message with 503, as a Rasa that is restarting
     messages: list[dict[str, Any]] = field(default_factory=list)
 
     def app(self, session: aiohttp.ClientSession) -> web.Application:
@@ -84,6 +85,8 @@ class RasaProxy:
             if request.path == "/webhooks/rest/webhook":
                 self.messages.append(await request.json())
                 await asyncio.sleep(self.delay)
+                if self.down:
+                    return web.Response(status=503)
             async with session.request(
                 request.method, self.target + request.path_qs, data=body,
                 headers={"Content-Type": request.content_type},

@@ -108,15 +108,15 @@ class WeChatChannel:
         return answer
 
     async def _prepare(self, openid: str, text: str, external_id: str) -> str:
-        offered = await self.choices.get(openid)
-        message = translate_choice(text, offered)
         try:
+            message = translate_choice(text, await self.choices.get(openid))
             replies = await self.relay(openid, message, external_id)
-        except Exception:
-            # The person still gets an answer; the failure is logged without their words.
-            logger.exception("relay failed for %s", person_tag(openid))
+            await self.choices.put(openid, choices_of(replies))
+        except Exception as exc:
+            # The person still gets an answer; the failure is logged without their words (an
+            # exception's text may quote them, so only its type).
+            logger.warning("no answer for %s: %s", person_tag(openid), type(exc).__name__)
             return texts.UNAVAILABLE
-        await self.choices.put(openid, choices_of(replies))
         return render(replies)
 
     async def _push_when_ready(self, openid: str, turn: _Turn) -> None:
