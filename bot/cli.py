@@ -296,8 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--variant",
         action="append",
         default=[],
-        choices=["ours-unpatched", "ours-memory"],
-        help="also run ours with Rasa's own validation / the in-memory tracker store",
+        choices=["ours-unpatched", "ours-stock-sqlite", "ours-memory"],
+        help="also run ours without the fixes / without the SQLite one / on the in-memory "
+        "tracker store (bot/bench/bots.py)",
     )
     bench.add_argument("--rounds", type=int, help="conversations per caller (default by level)")
     bench.add_argument(

@@ -20,6 +20,7 @@ loads our model; it only touches sqlite3 connections, and Rasa opens none but th
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from typing import Any
 
@@ -28,6 +29,8 @@ from sqlalchemy.engine import Engine
 
 logger = logging.getLogger(__name__)
 
+# Set to 1 to keep SQLite's defaults (to measure the difference: `hotline bench --variant`).
+DISABLE_ENV = "HOTLINE_RASA_STOCK_SQLITE"
 PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=15000")
 _installed = False
 
@@ -47,6 +50,9 @@ def install() -> None:
     """Every new SQLite connection of any SQLAlchemy engine in this process gets PRAGMAS."""
     global _installed
     if _installed:
+        return
+    if os.environ.get(DISABLE_ENV, "") == "1":
+        logger.info("%s=1: SQLite's default journal and synchronous settings are kept", DISABLE_ENV)
         return
     event.listen(Engine, "connect", _on_connect)
     _installed = True
