@@ -179,6 +179,13 @@ def cmd_tune(_settings: Settings, args: argparse.Namespace) -> int:
 def cmd_bench(_settings: Settings, args: argparse.Namespace) -> int:
     from bot.bench.runner import Options, run_bench, write_outputs
 
+    if args.profile:
+        from bot.bench.profile import profile
+
+        out = Path(args.json_dir) / f"profile-{args.profile}.txt"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        print(profile(args.profile, args.py_spy, args.seconds, out))
+        return 0
     command = "hotline bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else ""
     options = Options(
         levels=args.callers,
@@ -304,6 +311,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--reuse-model", action="store_true", help="use the cached model in models/ (no timing)"
     )
+    bench.add_argument(
+        "--profile",
+        choices=["ours", "ours-unpatched", "ours-stock-sqlite", "ours-memory"],
+        help="instead: py-spy the Rasa server of one variant under 10 callers",
+    )
+    bench.add_argument("--py-spy", default="py-spy", help="with --profile: py-spy's path")
+    bench.add_argument("--seconds", type=int, default=25, help="with --profile: how long")
     bench.add_argument("--keep-work", action="store_true", help="keep the temp dir and its logs")
     bench.add_argument("--out", default="docs/bench.md", help="the markdown report")
     bench.add_argument("--json-dir", default="var/bench", help="where the raw JSON goes")

@@ -96,3 +96,20 @@ def test_report_says_what_was_measured_and_keeps_the_notes() -> None:
     assert kept_notes(text).strip().startswith("## Where the time goes")
     assert NOTES_MARKER in markdown(_result())
     assert kept_notes("no marker") == ""
+
+
+def test_profile_shares_count_each_cost_once_per_sample() -> None:
+    from bot.bench.profile import shares
+
+    raw = [
+        "main (rasa/__main__.py:1);validate (jsonschema/validators.py:9);iter_errors "
+        "(jsonschema/validators.py:3) 3",
+        "main (rasa/__main__.py:1);_retrieve (rasa/core/tracker_store.py:5);"
+        "execute (sqlalchemy/orm/session.py:2) 1",
+        "",
+    ]
+    total, table = shares(raw)
+    assert total == 4
+    assert table["jsonschema (action response validation)"] == 75.0
+    assert table["tracker store (Rasa)"] == 25.0 and table["SQLAlchemy"] == 25.0
+    assert table["NLU graph (parse_message)"] == 0.0
