@@ -162,6 +162,18 @@ async def test_other_messages_get_a_polite_text_answer(
         assert wechat.rasa.messages == []
 
 
+async def test_a_voice_message_with_wechats_transcript_is_answered_as_text(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    async with running_wechat(stack, tmp_path) as wechat:
+        openid = new_openid()
+        fields = (
+            "<MediaId>m4</MediaId><Format>amr</Format><Recognition><![CDATA[你好]]></Recognition>"
+        )
+        assert GREETING in await wechat.reply_to(message_xml(openid, "voice", fields, 7), openid)
+        assert wechat.rasa.sent_by(openid) == ["你好"]
+
+
 async def test_subscribe_is_welcomed_with_the_bots_greeting_and_other_events_handled(
     stack: RunningStack, tmp_path: Path
 ) -> None:

@@ -201,7 +201,10 @@ async def receive(request: web.Request) -> web.Response:
     channel = _channel(request)
     openid = str(message.source)
     if message.type == "text":
-        return _passive(message, await _text(channel, openid, message))
+        return _passive(message, await _text(channel, openid, str(message.content or ""), message))
+    if message.type == "voice" and str(message.recognition or "").strip():
+        # With 语音识别 on in the account, WeChat sends its transcript: answered as typed text.
+        return _passive(message, await _text(channel, openid, str(message.recognition), message))
     if message.type in NOT_TEXT_TYPES:
         return _passive(message, texts.NOT_TEXT)
     if message.type == "event":
@@ -209,8 +212,8 @@ async def receive(request: web.Request) -> web.Response:
     return _passive(message, texts.EVENT_HINT)
 
 
-async def _text(channel: WeChatChannel, openid: str, message: Any) -> str | None:
-    content = str(message.content or "").strip()
+async def _text(channel: WeChatChannel, openid: str, content: str, message: Any) -> str | None:
+    content = content.strip()
     if not content:
         return texts.EMPTY
     if len(content) > MAX_MESSAGE_CHARS:
