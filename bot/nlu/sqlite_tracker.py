@@ -1,20 +1,17 @@
-"""Rasa's SQL tracker store on SQLite in write-ahead-log mode, so a commit is not two fsyncs.
+"""Rasa's SQL tracker store on SQLite in write-ahead-log mode: a commit is one fsync, not two.
 
 Rasa's SQLTrackerStore commits at least once per message, and SQLAlchemy 1.4 opens a new SQLite
-connection for every session on a file database. In SQLite's default rollback-journal mode
-with synchronous=FULL every commit waits for fsyncs: 10.9 ms per commit on this machine's ext4
-(docs/bench.md), spent blocking Rasa's only event loop — invisible in a CPU profile, but it
-halved our messages/s against Rasa's in-memory store. In WAL mode with synchronous=NORMAL a
-commit is an append to the log (0.01 ms), and the log is fsynced at checkpoints.
-
-What it keeps: every event is still written to var/tracker.db, and the database survives a
-crash of Rasa itself intact and complete. What it gives up: after a power loss or OS crash the
-last transactions before the last checkpoint may be rolled back (the file stays consistent). For
-conversation state that is acceptable; the tickets are in their own database, which keeps
-synchronous=FULL. Production uses PostgreSQL (docs/architecture.md), which this does not touch.
+connection for every session on a file database. In SQLite's default rollback-journal mode a
+commit waits for two fsyncs (journal, then database), blocking Rasa's only event loop; on this
+machine 0.7–0.9 ms per commit when the disk is quiet and 10.9 ms while other jobs wrote to it
+(WAL: 0.2–0.4 ms and 1.4 ms; docs/bench.md). At the bench's load the gain is within the noise
+when the disk is quiet; it is kept because it removes the loop's worst stalls on a busy disk
+and costs nothing: synchronous stays FULL (SQLite's default), so a committed event survives a
+crash or power loss as before, and the ticket database already uses WAL the same way.
 
 Imported with our NLU components (bot/nlu/stateless.py), so it applies in the Rasa process that
 loads our model; it only touches sqlite3 connections, and Rasa opens none but the tracker's.
+Production uses PostgreSQL (docs/architecture.md), which this does not touch.
 """
 
 from __future__ import annotations
@@ -31,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 # Set to 1 to keep SQLite's defaults (to measure the difference: `hotline bench --variant`).
 DISABLE_ENV = "HOTLINE_RASA_STOCK_SQLITE"
-PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=15000")
+PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=15000")
 _installed = False
 
 
@@ -56,7 +53,7 @@ def install() -> None:
         return
     event.listen(Engine, "connect", _on_connect)
     _installed = True
-    logger.info("SQLite connections use WAL, synchronous=NORMAL (bot.nlu.sqlite_tracker)")
+    logger.info("SQLite connections use WAL (bot.nlu.sqlite_tracker)")
 
 
 def is_installed() -> bool:

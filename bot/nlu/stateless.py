@@ -13,7 +13,7 @@ from bot.nlu import action_validation, sqlite_tracker
 
 # Every Rasa process that loads our model imports this module (all our stateless components
 # derive from it), so there: action-server responses are validated with a validator compiled
-# once, and the SQLite tracker store commits without two fsyncs per message (docs/bench.md).
+# once, and the SQLite tracker store commits with one fsync, not two (docs/bench.md).
 action_validation.install()
 sqlite_tracker.install()
 
