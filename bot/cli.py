@@ -182,7 +182,7 @@ def cmd_bench(_settings: Settings, args: argparse.Namespace) -> int:
     if args.profile:
         from bot.bench.profile import profile
 
-        out = Path(args.json_dir) / f"profile-{args.profile}.txt"
+        out = _in_project(args.json_dir) / f"profile-{args.profile}.txt"
         out.parent.mkdir(parents=True, exist_ok=True)
         print(profile(args.profile, args.py_spy, args.seconds, out))
         return 0
@@ -192,14 +192,21 @@ def cmd_bench(_settings: Settings, args: argparse.Namespace) -> int:
         variants=["ours", *args.variant],
         reuse_model=args.reuse_model,
         rounds=args.rounds,
-        out_md=Path(args.out),
-        out_dir=Path(args.json_dir),
+        out_md=_in_project(args.out),
+        out_dir=_in_project(args.json_dir),
         command=command.strip() or "hotline bench",
         keep_work=args.keep_work,
     )
     report = write_outputs(run_bench(options), options)
     print(f"报告已写入 {report}，原始数据在 {options.out_dir}/")
     return 0
+
+
+def _in_project(path: str) -> Path:
+    """A relative output path is relative to the project, wherever `hotline` is run from."""
+    from bot.config import PROJECT_ROOT
+
+    return Path(path) if Path(path).is_absolute() else PROJECT_ROOT / path
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
