@@ -57,3 +57,10 @@ def _mask_landline(match: re.Match[str], text: str) -> str:
     if labelled_as_other_number(text, match.start()):
         return match.group()
     return f"{match.group(1)}{'*' * len(match.group(2))}{match.group(3)}"
+
+
+def mask_uscc(code: str | None) -> str:
+    """统一社会信用代码 91410300MA44XXXX1X → 9141************1X (the region stays readable)."""
+    if not code:
+        return ""
+    return code[:4] + "*" * max(len(code) - 6, 0) + code[-2:]

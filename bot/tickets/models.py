@@ -139,3 +139,49 @@ class Handoff(Base):
     ticket_number: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), index=True)  # waiting / taken / done
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+# -- operator console (bot/web/console): accounts, sessions, audit -------------------------------
+
+
+class ConsoleUser(Base):
+    """A person who works in the operator console; passwords only as argon2 hashes."""
+
+    __tablename__ = "console_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # operator / department / supervisor / admin
+    department: Mapped[str | None] = mapped_column(String(200))  # department handlers only
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Lock-out: failures counted within a window; locked_until set when they reach the limit.
+    failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ConsoleSession(Base):
+    """Server-side session data; the browser holds only the random key."""
+
+    __tablename__ = "console_sessions"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class AuditEntry(Base):
+    """Who saw unmasked personal data or changed something, when, from where (append-only)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    ticket_number: Mapped[str | None] = mapped_column(String(32), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    remote: Mapped[str] = mapped_column(String(64), default="")

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.web import chat, wechat
+from bot.web.console import setup_console
 from bot.web.deadline_watch import deadline_watch
 from bot.web.errors import error_middleware
 from bot.web.keys import HTTP_CLIENT, SETTINGS
@@ -42,6 +43,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app.router.add_get("/healthz", healthz)
     chat.setup_routes(app)
+    setup_console(app, settings)
     if settings.wechat_enabled:
         wechat.setup_wechat(app, wechat.rasa_relay)
     app.router.add_static("/static/", HERE / "static", name="static")

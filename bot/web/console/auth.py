@@ -1,0 +1,78 @@
+"""Signing in and out. A successful sign-in gets a new session key (no fixation)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.tickets.accounts import LoginRefused
+from bot.web.console.access import PUBLIC, audit, requires
+from bot.web.console.keys import ACCOUNTS, USER
+from bot.web.console.pages import db, render
+from bot.web.console.session_store import DatabaseStorage, get_session, new_session
+from bot.web.console.texts import LOGIN_LOCKED, LOGIN_WRONG
+
+STORAGE = web.AppKey("console_storage", DatabaseStorage)
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/login", login_page, name="login")
+    app.router.add_post("/login", login)
+    app.router.add_post("/logout", logout, name="logout")
+    app.router.add_get("/", home, name="home")
+
+
+def _next(value: str) -> str:
+    """Only a console path: never send a signed-in person to another site."""
+    if value.startswith("/console/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/console/"
+
+
+@requires(PUBLIC)
+async def login_page(request: web.Request) -> web.Response:
+    return await render(request, "login.html", {"next": _next(request.query.get("next", ""))})
+
+
+@requires(PUBLIC)
+async def login(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    username = str(form.get("username", ""))[:64]
+    password = str(form.get("password", ""))[:256]
+    try:
+        account = await db(request.app[ACCOUNTS].authenticate, username, password)
+    except LoginRefused as refused:
+        await audit(
+            request,
+            "login_failed",
+            detail=f"用户名 {username}{'（已锁定）' if refused.locked else ''}",
+        )
+        message = LOGIN_LOCKED if refused.locked else LOGIN_WRONG
+        context = {"next": _next(str(form.get("next", ""))), "error": message, "username": username}
+        return await render(request, "login.html", context, status=401)
+    old = await get_session(request)
+    if old.identity is not None:
+        await db(request.app[STORAGE].forget, str(old.identity))
+    session = await new_session(request)
+    session["user_id"] = account.id
+    session["role"] = account.role
+    request[USER] = account
+    await audit(request, "login")
+    raise web.HTTPSeeOther(_next(str(form.get("next", ""))))
+
+
+@requires(PUBLIC)
+async def logout(request: web.Request) -> web.StreamResponse:
+    if request.get(USER) is not None:
+        await audit(request, "logout")
+    session = await get_session(request)
+    session.invalidate()
+    raise web.HTTPSeeOther("/console/login")
+
+
+@requires("home")
+async def home(request: web.Request) -> web.StreamResponse:
+    """Each role starts where its work is."""
+    account = request[USER]
+    if account.role == "admin":
+        raise web.HTTPSeeOther("/console/users")
+    raise web.HTTPSeeOther("/console/tickets")

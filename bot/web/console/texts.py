@@ -1,0 +1,33 @@
+"""The console's Chinese words in one place (templates hold the page texts)."""
+
+from __future__ import annotations
+
+ROLE_LABELS = {
+    "operator": "话务员",
+    "department": "承办单位",
+    "supervisor": "督办人员",
+    "admin": "系统管理员",
+}
+
+AUDIT_LABELS = {
+    "login": "登录",
+    "login_failed": "登录失败",
+    "logout": "退出登录",
+    "reveal": "查看完整个人信息",
+    "act": "工单操作",
+    "act_refused": "工单操作被拒绝",
+    "export": "导出（脱敏）",
+    "export_unmasked": "导出（未脱敏）",
+    "user_add": "新增用户",
+    "user_unlock": "解锁用户",
+    "user_disable": "停用用户",
+    "user_enable": "启用用户",
+    "user_password": "重置密码",
+    "purge": "个人信息清理",
+}
+
+PROTECTED = "（身份保护）"
+LOGIN_WRONG = "用户名或密码不正确。"
+LOGIN_LOCKED = "连续输错密码次数过多，账号已锁定 15 分钟；可请管理员解锁。"
+NOT_FOUND = "没有这张工单，或您无权查看。"
+RATINGS = ("满意", "基本满意", "不满意")
