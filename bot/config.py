@@ -45,6 +45,9 @@ class Settings:
     rasa_url: str = ""
     # How often the web service checks deadlines (automatic 催办/督办); 0 turns it off.
     sweep_seconds: int = 300
+    # How often the web service looks for answered tickets to tell their person about, and how
+    # often an open SSE stream re-reads the record (messages pushed by another replica); 0: off.
+    notice_poll_seconds: float = 3.0
     # WeChat Official Account channel (bot/web/wechat.py): on only when token, appid and secret are
     # all set. The token and secret are kept out of repr() so they never reach a log line.
     wechat_token: str = field(default="", repr=False)
@@ -92,6 +95,7 @@ def load_settings() -> Settings:
         database_url=os.environ.get("HOTLINE_DATABASE_URL", ""),
         rasa_url=os.environ.get("HOTLINE_RASA_URL", ""),
         sweep_seconds=_int("HOTLINE_SWEEP_SECONDS", 300),
+        notice_poll_seconds=_float("HOTLINE_NOTICE_POLL_SECONDS", 3.0),
         wechat_token=os.environ.get("HOTLINE_WECHAT_TOKEN", ""),
         wechat_appid=os.environ.get("HOTLINE_WECHAT_APPID", ""),
         wechat_secret=os.environ.get("HOTLINE_WECHAT_SECRET", ""),

@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import (
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -185,3 +187,65 @@ class AuditEntry(Base):
     ticket_number: Mapped[str | None] = mapped_column(String(32), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
     remote: Mapped[str] = mapped_column(String(64), default="")
+
+
+# -- the gateway's record (bot/web/gateway.py): every message in and out, per channel -----------
+
+
+class Conversation(Base):
+    """One thread between a person on a channel and the hotline. 「新的对话」 opens a new row
+    (with a new Rasa sender id) and leaves the old transcript recorded."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))  # web / wechat / enterprise
+    sender_key: Mapped[str] = mapped_column(String(128))  # cookie, openid …
+    rasa_sender_id: Mapped[str] = mapped_column(String(128), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="bot")  # bot/queued/human/closed
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_active_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ConversationMessage(Base):
+    """A message as typed or sent (the console masks personal data when it shows them)."""
+
+    __tablename__ = "conversation_messages"
+    __table_args__ = (UniqueConstraint("conversation_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[str] = mapped_column(String(16))  # in / out / operator
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[str] = mapped_column(Text, default="[]")  # JSON [{title, payload}]
+    card: Mapped[str | None] = mapped_column(Text)  # JSON {number, access_code}
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The channel's own message id (WeChat MsgId …): a retried delivery is answered once.
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    # Outbound: the inbound message it answers (NULL when pushed out of band).
+    reply_to: Mapped[int | None] = mapped_column(Integer)
+    # Inbound: set once its replies are recorded, so a duplicate knows they are complete.
+    replied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    pushed: Mapped[bool] = mapped_column(Boolean, default=False)  # sent out of band (SSE …)
+    intent: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Float)
+
+
+class TicketNotice(Base):
+    """The outbox claim for a ticket event told to the person: the row is inserted in the same
+    transaction as the pushed message, and the unique event id makes that happen once across
+    processes and replicas."""
+
+    __tablename__ = "ticket_notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_event_id: Mapped[int] = mapped_column(
+        ForeignKey("ticket_events.id", ondelete="CASCADE"), unique=True
+    )
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )  # NULL: filed outside any recorded conversation (phone), nothing to push
+    message_id: Mapped[int | None] = mapped_column(Integer)
+    claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -15,7 +15,9 @@ from bot.web import chat, wechat
 from bot.web.console import setup_console
 from bot.web.deadline_watch import deadline_watch
 from bot.web.errors import error_middleware
+from bot.web.gateway import gateway_context
 from bot.web.keys import HTTP_CLIENT, SETTINGS
+from bot.web.push import push_context
 
 HERE = Path(__file__).resolve().parent
 
@@ -35,6 +37,8 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_http_client)
+    app.cleanup_ctx.append(gateway_context)  # needs the HTTP client; channels need it
+    app.cleanup_ctx.append(push_context)
     app.cleanup_ctx.append(deadline_watch)
     aiohttp_jinja2.setup(
         app,

@@ -1,41 +1,51 @@
-"""The citizens' web chat: the page, and a gateway that relays messages to Rasa's REST channel.
+"""The citizens' web chat: the page and its JSON endpoints, all through the gateway.
 
-The browser never talks to Rasa directly: the gateway gives each browser an anonymous sender id
-(cookie), checks the input, and turns Rasa being down into a polite Chinese answer.
+The browser never talks to Rasa directly: it holds an anonymous sender key (cookie), the gateway
+keeps its conversation (and 「新的对话」 a fresh one), and pushed messages arrive over SSE.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 from typing import Any
 
-import aiohttp
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.domain.privacy import mask_text
+from bot.tickets.conversations import message_json
 from bot.web.errors import UserError
-from bot.web.keys import HTTP_CLIENT, SETTINGS
-
-logger = logging.getLogger("bot.web.chat")
+from bot.web.gateway import Reply
+from bot.web.keys import GATEWAY
+from bot.web.push import WEB_CHANNEL, stream_pushed
 
 SENDER_COOKIE = "hotline_sid"
 MAX_MESSAGE_CHARS = 2000
+HISTORY_LIMIT = 200
+NO_SESSION = "会话已失效，请刷新页面后重试。"
 
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/", chat_page, name="chat_page")
     app.router.add_post("/api/chat", chat_message, name="chat_message")
+    app.router.add_get("/api/chat/history", chat_history, name="chat_history")
+    app.router.add_post("/api/chat/new", chat_new, name="chat_new")
+    app.router.add_get("/api/chat/events", chat_events, name="chat_events")
 
 
-def _sender_id(request: web.Request) -> str | None:
+def _sender_key(request: web.Request) -> str | None:
     value = request.cookies.get(SENDER_COOKIE, "")
-    # Only ids we issued: 32 hex characters.
+    # Only keys we issued: 32 hex characters.
     if len(value) == 32 and all(c in "0123456789abcdef" for c in value):
         return value
     return None
+
+
+def _required_sender_key(request: web.Request) -> str:
+    key = _sender_key(request)
+    if key is None:
+        raise UserError(400, NO_SESSION)
+    return key
 
 
 def _set_sender_cookie(response: web.StreamResponse, sender: str) -> None:
@@ -44,12 +54,13 @@ def _set_sender_cookie(response: web.StreamResponse, sender: str) -> None:
 
 async def chat_page(request: web.Request) -> web.Response:
     response = aiohttp_jinja2.render_template("chat.html", request, {})
-    if _sender_id(request) is None:
+    if _sender_key(request) is None:
         _set_sender_cookie(response, secrets.token_hex(16))
     return response
 
 
-async def chat_message(request: web.Request) -> web.Response:
+async def _message_of(request: web.Request) -> str:
+    """The `message` field, checked before anything is stored or relayed."""
     try:
         body = await request.json(loads=json.loads)
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -59,35 +70,59 @@ async def chat_message(request: web.Request) -> web.Response:
         raise UserError(400, "请输入要发送的内容。")
     if len(message) > MAX_MESSAGE_CHARS:
         raise UserError(413, f"单条消息最多 {MAX_MESSAGE_CHARS} 个字，请分几次发送。")
-    sender = _sender_id(request) or secrets.token_hex(16)
-    replies = await _ask_rasa(request.app, sender, message.strip())
-    response = web.json_response({"messages": replies})
+    if "\x00" in message:
+        raise UserError(400, "消息里有无法识别的字符，请删除后重新发送。")
+    return message.strip()
+
+
+def _external_id(request: web.Request) -> str | None:
+    """The page's own id for a message (a double click or a retry sends it twice)."""
+    raw = request.headers.get("X-Message-Id", "")
+    if not raw:
+        return None
+    if len(raw) > 64 or not raw.replace("-", "").isalnum():
+        raise UserError(400, "消息编号格式不正确，请刷新页面后重试。")
+    return raw
+
+
+async def chat_message(request: web.Request) -> web.Response:
+    message = await _message_of(request)
+    external_id = _external_id(request)
+    sender = _sender_key(request) or secrets.token_hex(16)
+    replies = await request.app[GATEWAY].receive(
+        WEB_CHANNEL, sender, message, external_id=external_id
+    )
+    response = web.json_response({"messages": [r.as_json() for r in replies]})
     _set_sender_cookie(response, sender)
     return response
 
 
+async def chat_history(request: web.Request) -> web.Response:
+    """Reloading the page: the current conversation so far (nothing is opened for a stranger)."""
+    sender = _sender_key(request)
+    if sender is None:
+        return web.json_response({"messages": [], "last_id": 0})
+    gateway = request.app[GATEWAY]
+    conversation = await gateway.current_conversation(WEB_CHANNEL, sender)
+    rows = await gateway.history(conversation.id, HISTORY_LIMIT)
+    messages: list[dict[str, Any]] = [message_json(r) for r in rows]
+    last_id = await gateway.run(gateway.store.last_message_id)
+    return web.json_response({"messages": messages, "last_id": last_id})
+
+
+async def chat_new(request: web.Request) -> web.Response:
+    """「新的对话」: a fresh Rasa conversation; the old transcript stays recorded."""
+    sender = _required_sender_key(request)
+    await request.app[GATEWAY].new_conversation(WEB_CHANNEL, sender)
+    return web.json_response({"messages": []})
+
+
+async def chat_events(request: web.Request) -> web.StreamResponse:
+    return await stream_pushed(request, _required_sender_key(request))
+
+
 async def _ask_rasa(app: web.Application, sender: str, message: str) -> list[dict[str, Any]]:
-    settings = app[SETTINGS]
-    url = f"{settings.rasa_url}/webhooks/rest/webhook"
-    try:
-        async with app[HTTP_CLIENT].post(url, json={"sender": sender, "message": message}) as resp:
-            if resp.status != 200:
-                logger.warning("Rasa answered %s for sender %s", resp.status, sender)
-                raise UserError(502, "智能助手暂时无法回复，请稍后再试，或直接拨打12345。")
-            raw = await resp.json()
-    except (aiohttp.ClientError, TimeoutError):
-        logger.warning("Rasa unreachable for message %s", mask_text(message[:50]))
-        raise UserError(503, "智能助手暂时无法回复，请稍后再试，或直接拨打12345。") from None
-    return [_reply(item) for item in raw if isinstance(item, dict)]
-
-
-def _reply(item: dict[str, Any]) -> dict[str, Any]:
-    """Only what the page shows: text and buttons (title + payload)."""
-    reply: dict[str, Any] = {"text": str(item.get("text") or "")}
-    buttons = item.get("buttons") or []
-    reply["buttons"] = [
-        {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
-        for b in buttons
-        if isinstance(b, dict)
-    ]
-    return reply
+    """Kept for the WeChat channel until it calls the gateway itself: the web gateway's receive
+    with WeChat as the channel (recorded like every other message)."""
+    replies: list[Reply] = await app[GATEWAY].receive("wechat", sender, message)
+    return [r.as_json() for r in replies]

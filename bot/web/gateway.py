@@ -1,0 +1,197 @@
+"""One gateway for every person-facing channel (web chat, WeChat, the enterprise page).
+
+Only this module talks to Rasa's REST channel, and every message in and out passes through it,
+so the record the operator console reads is complete and a channel cannot forget to dedupe,
+mask its logs or respect an operator who took the conversation over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import aiohttp
+from aiohttp import web
+
+from bot.domain.privacy import mask_text
+from bot.tickets.conversations import ConversationStore, message_json
+from bot.tickets.db import make_engine, make_session_factory
+from bot.tickets.models import Conversation, ConversationMessage
+from bot.web.errors import UserError
+from bot.web.keys import GATEWAY, HTTP_CLIENT, SETTINGS
+
+logger = logging.getLogger("bot.web.gateway")
+
+T = TypeVar("T")
+Pusher = Callable[[Conversation, "list[Reply]"], Awaitable[bool]]
+Message = ConversationMessage
+
+RASA_DOWN = "智能助手暂时无法回复，请稍后再试，或直接拨打12345。"
+# How long a duplicate delivery waits for the first one's replies (another process may hold it).
+DUPLICATE_WAIT_SECONDS = 30.0
+# The bot's filing confirmation (domain.yml utter_ticket_filed): shown as a card with a copy button.
+_TICKET_RE = re.compile(r"工单号是\s*(LY[0-9A-Za-z-]+)\s*[，,]\s*提取码\s*([0-9A-Za-z]+)")
+
+
+class RasaUnavailable(UserError):
+    """Rasa did not answer; the message is recorded, the person is told politely."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to the person: text, buttons [{title, payload}], and a ticket card."""
+
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    card: dict[str, str] | None = None
+
+    @classmethod
+    def from_rasa(cls, item: dict[str, Any]) -> Reply:
+        text = str(item.get("text") or "")
+        buttons = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in item.get("buttons") or []
+            if isinstance(b, dict)
+        ]
+        return cls(text=text, buttons=buttons, card=ticket_card(text))
+
+    @classmethod
+    def from_row(cls, row: ConversationMessage) -> Reply:
+        data = message_json(row)
+        return cls(text=data["text"], buttons=data["buttons"], card=data["card"])
+
+    def as_json(self) -> dict[str, Any]:
+        return {"text": self.text, "buttons": self.buttons, "card": self.card}
+
+
+def ticket_card(text: str) -> dict[str, str] | None:
+    match = _TICKET_RE.search(text)
+    if match is None:
+        return None
+    return {"number": match.group(1), "access_code": match.group(2)}
+
+
+class Gateway:
+    """receive / push / new_conversation / history for every channel (see docs/architecture.md)."""
+
+    def __init__(
+        self, store: ConversationStore, http: aiohttp.ClientSession, rasa_url: str
+    ) -> None:
+        self.store = store
+        self._http = http
+        self._webhook = f"{rasa_url}/webhooks/rest/webhook"
+        self._pushers: dict[str, Pusher] = {}
+        # (conversation, external id) → the first delivery's answer, joined by retries in-process.
+        self._in_flight: dict[tuple[int, str], asyncio.Future[list[Reply]]] = {}
+
+    async def receive(
+        self, channel: str, sender_key: str, text: str, *, external_id: str | None = None
+    ) -> list[Reply]:
+        """Record inbound, relay to Rasa unless a human holds it, record and return replies."""
+        conversation = await self.run(self.store.current, channel, sender_key)
+        key = (conversation.id, external_id) if external_id else None
+        if key is not None and key in self._in_flight:
+            return await asyncio.shield(self._in_flight[key])
+        inbound = await self.run(self.store.record_inbound, conversation.id, text, external_id)
+        if inbound.duplicate:
+            return await self._replies_recorded_first(inbound.message_id)
+        if conversation.state == "human":
+            # An operator answers; the bot stays out of it. Nothing is owed back right now.
+            await self.run(self.store.record_replies, conversation.id, inbound.message_id, [])
+            return []
+        future: asyncio.Future[list[Reply]] = asyncio.get_running_loop().create_future()
+        if key is not None:
+            self._in_flight[key] = future
+        try:
+            replies = await self._ask_rasa(conversation.rasa_sender_id, text)
+            await self.run(self.store.record_replies, conversation.id, inbound.message_id, replies)
+            future.set_result(replies)
+            return replies
+        except BaseException as exc:
+            if external_id is not None:
+                await self.run(self.store.forget_external_id, inbound.message_id)
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody joined
+            raise
+        finally:
+            if key is not None:
+                self._in_flight.pop(key, None)
+
+    async def push(
+        self, conversation_id: int, replies: list[Reply], *, direction: str = "out"
+    ) -> bool:
+        """Record and deliver out of band; False when it could not be delivered now."""
+        conversation = await self.run(self.store.get, conversation_id)
+        if conversation is None:
+            raise ValueError(f"no conversation {conversation_id}")
+        await self.run(self.store.push, conversation_id, replies, direction)
+        return await self.deliver(conversation, replies)
+
+    async def deliver(self, conversation: Conversation, replies: list[Reply]) -> bool:
+        """Hand already recorded messages to the channel's pusher (the notifier records its
+        notices inside its claim transaction and only delivers through here)."""
+        pusher = self._pushers.get(conversation.channel)
+        if pusher is None:
+            return False
+        try:
+            return await pusher(conversation, replies)
+        except Exception as exc:
+            logger.warning("push to %s failed: %s", conversation.channel, type(exc).__name__)
+            return False
+
+    def register_pusher(self, channel: str, pusher: Pusher) -> None:
+        self._pushers[channel] = pusher
+
+    async def new_conversation(self, channel: str, sender_key: str) -> Conversation:
+        """「新的对话」: a fresh Rasa sender id; the old transcript stays recorded."""
+        return await self.run(self.store.open_new, channel, sender_key)
+
+    async def current_conversation(self, channel: str, sender_key: str) -> Conversation:
+        return await self.run(self.store.current, channel, sender_key)
+
+    async def history(self, conversation_id: int, limit: int = 200) -> list[Message]:
+        return await self.run(self.store.history, conversation_id, limit)
+
+    async def _replies_recorded_first(self, inbound_id: int) -> list[Reply]:
+        """Another process took the first delivery: wait until its replies are recorded."""
+        deadline = asyncio.get_running_loop().time() + DUPLICATE_WAIT_SECONDS
+        while True:
+            rows = await self.run(self.store.replies_to, inbound_id)
+            if rows is not None:
+                return [Reply.from_row(r) for r in rows]
+            if asyncio.get_running_loop().time() > deadline:
+                raise RasaUnavailable(503, RASA_DOWN)
+            await asyncio.sleep(0.1)
+
+    async def _ask_rasa(self, rasa_sender_id: str, text: str) -> list[Reply]:
+        payload = {"sender": rasa_sender_id, "message": text}
+        try:
+            async with self._http.post(self._webhook, json=payload) as resp:
+                if resp.status != 200:
+                    logger.warning("Rasa answered %s for sender %s", resp.status, rasa_sender_id)
+                    raise RasaUnavailable(502, RASA_DOWN)
+                raw = await resp.json()
+        except (aiohttp.ClientError, TimeoutError):
+            logger.warning("Rasa unreachable for message %s", mask_text(text[:50]))
+            raise RasaUnavailable(503, RASA_DOWN) from None
+        return [Reply.from_rasa(item) for item in raw if isinstance(item, dict)]
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """A blocking record call in a worker thread, so the event loop keeps serving."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, functools.partial(fn, *args))
+
+
+async def gateway_context(app: web.Application) -> AsyncIterator[None]:
+    """The gateway's lifetime: after the HTTP client (cleanup_ctx order), before the channels."""
+    settings = app[SETTINGS]
+    engine = make_engine(settings.database_url)
+    store = ConversationStore(make_session_factory(engine))
+    app[GATEWAY] = Gateway(store, app[HTTP_CLIENT], settings.rasa_url)
+    yield
+    engine.dispose()
