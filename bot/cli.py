@@ -5,6 +5,8 @@ hotline db upgrade   the same, explicitly
 hotline train        train the model if data/config/domain changed (--force to retrain)
 hotline run          migrate, train if needed, start Rasa + actions + web, stop all on Ctrl-C
 hotline chat         chat in the terminal with a running bot (REST channel)
+hotline user add     an operator console account: hotline user add NAME --role admin
+hotline purge        blank personal data of tickets older than --days N (statistics stay)
 hotline bench        ours beside a stock Rasa bot under load → docs/bench.md, var/bench/*.json
 """
 
@@ -38,6 +40,45 @@ def cmd_sweep(settings: Settings, _args: argparse.Namespace) -> int:
 
     urged, supervised = sweep_once(settings.database_url)
     print(f"超期工单：自动催办 {urged} 件，转督办 {supervised} 件")
+    return 0
+
+
+def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Create a console account; the password is prompted for (or read from stdin), never an
+    argument, so it stays out of the shell history and the process list."""
+    import getpass
+
+    from bot.tickets.accounts import AccountError, Accounts
+    from bot.tickets.db import make_engine, make_session_factory
+    from bot.tickets.migrate import upgrade
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("密码：")
+        if getpass.getpass("再输一次：") != password:
+            print("两次输入的密码不一致", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        account = Accounts(make_session_factory(engine)).add(
+            args.name, password, args.role, args.department
+        )
+    except AccountError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"已创建用户 {account.username}（{account.role}）")
+    return 0
+
+
+def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.tickets.retention import purge_database
+
+    done = purge_database(settings.database_url, args.days, actor="cli")
+    print(f"已清理 {args.days} 天前工单的个人信息：{done} 件")
     return 0
 
 
@@ -271,6 +312,20 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep",
         help="log 催办/督办 for lapsed deadlines once (the web service does it every 5 min)",
     ).set_defaults(func=cmd_sweep)
+    user = sub.add_parser("user", help="operator console accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    user_add = user_sub.add_parser("add", help="create an account (password prompted or on stdin)")
+    user_add.add_argument("name")
+    user_add.add_argument(
+        "--role", required=True, choices=["operator", "department", "supervisor", "admin"]
+    )
+    user_add.add_argument("--department", help="the department a department handler works for")
+    user_add.set_defaults(func=cmd_user_add)
+    purge = sub.add_parser(
+        "purge", help="blank/mask personal data of tickets older than N days (statistics stay)"
+    )
+    purge.add_argument("--days", type=int, required=True)
+    purge.set_defaults(func=cmd_purge)
     train = sub.add_parser("train", help="train the model if its inputs changed")
     train.add_argument("--force", action="store_true", help="retrain even if up to date")
     train.set_defaults(func=cmd_train)

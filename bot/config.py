@@ -58,6 +58,11 @@ class Settings:
     # customer-service message API instead.
     wechat_deadline_seconds: float = 4.5
 
+    # Operator console retention (bot/tickets/retention.py): personal data of tickets older than
+    # this many days is blanked by the web service once per `retention_every_seconds`; 0: off.
+    retention_days: int = 0
+    retention_every_seconds: int = 86400
+
     def __post_init__(self) -> None:
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir / 'hotline.db'}")
@@ -95,6 +100,8 @@ def load_settings() -> Settings:
         database_url=os.environ.get("HOTLINE_DATABASE_URL", ""),
         rasa_url=os.environ.get("HOTLINE_RASA_URL", ""),
         sweep_seconds=_int("HOTLINE_SWEEP_SECONDS", 300),
+        retention_days=_int("HOTLINE_RETENTION_DAYS", 0),
+        retention_every_seconds=_int("HOTLINE_RETENTION_EVERY_SECONDS", 86400),
         notice_poll_seconds=_float("HOTLINE_NOTICE_POLL_SECONDS", 3.0),
         wechat_token=os.environ.get("HOTLINE_WECHAT_TOKEN", ""),
         wechat_appid=os.environ.get("HOTLINE_WECHAT_APPID", ""),
