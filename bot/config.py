@@ -57,6 +57,11 @@ class Settings:
     # WeChat waits 5 s for the passive reply; an answer not ready by then goes out through the
     # customer-service message API instead.
     wechat_deadline_seconds: float = 4.5
+    # Enterprise API (bot/web/enterprise_*.py): HMAC key for token hashes and session cookies
+    # (empty: a random key kept in var/enterprise.key); per-token rate limit as a token bucket.
+    enterprise_key: str = field(default="", repr=False)
+    enterprise_rate_burst: int = 60
+    enterprise_rate_per_second: float = 2.0
 
     # Operator console retention (bot/tickets/retention.py): personal data of tickets older than
     # this many days is blanked by the web service once per `retention_every_seconds`; 0: off.
@@ -109,4 +114,7 @@ def load_settings() -> Settings:
         wechat_api_base=os.environ.get("HOTLINE_WECHAT_API_BASE")
         or "https://api.weixin.qq.com/cgi-bin/",
         wechat_deadline_seconds=_float("HOTLINE_WECHAT_DEADLINE_SECONDS", 4.5),
+        enterprise_key=os.environ.get("HOTLINE_ENTERPRISE_KEY", ""),
+        enterprise_rate_burst=_int("HOTLINE_ENTERPRISE_RATE_BURST", 60),
+        enterprise_rate_per_second=_float("HOTLINE_ENTERPRISE_RATE_PER_SECOND", 2.0),
     )

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -249,3 +250,51 @@ class TicketNotice(Base):
     )  # NULL: filed outside any recorded conversation (phone), nothing to push
     message_id: Mapped[int | None] = mapped_column(Integer)
     claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+# -- enterprise one-click reporting (bot/tickets/enterprises.py, bot/web/enterprise_*.py) --------
+
+
+class Enterprise(Base):
+    """A registered enterprise; its API token is kept only as an HMAC-SHA256 hash."""
+
+    __tablename__ = "enterprises"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    contact_name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class EnterpriseReport(Base):
+    """An Idempotency-Key claimed by an enterprise, with the hash of the body it came with."""
+
+    __tablename__ = "enterprise_reports"
+    __table_args__ = (
+        UniqueConstraint(
+            "enterprise_id", "idempotency_key", name="uq_enterprise_reports_enterprise_key"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), unique=True
+    )
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class EnterpriseChatLink(Base):
+    """A one-time code that lets a chat conversation act for an enterprise (10 minutes)."""
+
+    __tablename__ = "enterprise_chat_links"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -64,6 +64,8 @@ class TicketDraft:
     # What the caller corrected during intake, as (field label, said first, corrected to):
     # the ticket's history keeps the first version (nothing a caller said is lost).
     corrections: tuple[tuple[str, str, str], ...] = ()
+    # How the ticket came in when it is not the chat form (企业一键报送): kept in the history.
+    intake_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,7 @@ class TicketService:
                     now,
                     note="；".join(
                         [f"channel={draft.channel}"]
+                        + ([draft.intake_note] if draft.intake_note else [])
                         + [f"更正{label}：{old} → {new}" for label, old, new in draft.corrections]
                     ),
                     after="received",

@@ -14,6 +14,8 @@ from bot.config import Settings
 from bot.web import chat, wechat
 from bot.web.console import setup_console
 from bot.web.deadline_watch import deadline_watch
+from bot.web.enterprise_api import setup_enterprise_api
+from bot.web.enterprise_errors import api_error_middleware
 from bot.web.errors import error_middleware
 from bot.web.gateway import gateway_context
 from bot.web.keys import HTTP_CLIENT, SETTINGS
@@ -34,7 +36,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[error_middleware, api_error_middleware], client_max_size=64 * 1024)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_http_client)
     app.cleanup_ctx.append(gateway_context)  # needs the HTTP client; channels need it
@@ -47,6 +49,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app.router.add_get("/healthz", healthz)
     chat.setup_routes(app)
+    setup_enterprise_api(app)
     setup_console(app, settings)
     if settings.wechat_enabled:
         wechat.setup_wechat(app, wechat.rasa_relay)

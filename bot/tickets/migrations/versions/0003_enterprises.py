@@ -34,7 +34,8 @@ def upgrade() -> None:
         "enterprise_reports",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("enterprise_id", sa.Integer(), nullable=False),
-        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        # Set once the ticket is filed; a claimed key whose filing failed is retried by the client.
+        sa.Column("ticket_id", sa.Integer(), nullable=True),
         # Idempotency-Key header (NULL when none was sent) and the SHA-256 of the request body,
         # so a retry with the same key and a different body is told apart (409).
         sa.Column("idempotency_key", sa.String(200), nullable=True),

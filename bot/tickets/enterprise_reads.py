@@ -1,0 +1,110 @@
+"""Reading an enterprise's own tickets for the enterprise API (writes stay in TicketService).
+
+Ownership is the ticket's sender id (`enterprise:<id>`), so the same query that lists a chat
+caller's tickets lists an enterprise's, and another enterprise's ticket is simply not found.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.workdays import WorkCalendar
+from bot.tickets.lifecycle import lifecycle
+from bot.tickets.models import Ticket
+from bot.tickets.service import CHINA_TZ
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    id: int
+    number: str
+    category: str
+    status: str
+    department: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ReportEvent:
+    at: dt.datetime
+    action: str  # Chinese label
+    to_status: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class ReportDetail:
+    number: str
+    category: str
+    status: str
+    department: str | None
+    organization: str
+    district: str
+    description: str
+    created_at: dt.datetime
+    dispatch_due_at: dt.datetime | None
+    sign_due_at: dt.datetime | None
+    answer_due_at: dt.datetime | None
+    answer_working_days: int
+    reply: str | None
+    history: list[ReportEvent]
+
+
+def list_reports(
+    session_factory: sessionmaker[Session], sender_id: str, *, limit: int, before_id: int | None
+) -> list[ReportSummary]:
+    """The enterprise's tickets, newest first, keyset-paged by id (stable while new ones
+    arrive: `before_id` is the cursor from the previous page)."""
+    query = select(Ticket).where(Ticket.sender_id == sender_id)
+    if before_id is not None:
+        query = query.where(Ticket.id < before_id)
+    with session_factory() as session:
+        rows = session.scalars(query.order_by(Ticket.id.desc()).limit(limit)).all()
+        return [
+            ReportSummary(t.id, t.number, t.category, t.status, t.department, t.created_at)
+            for t in rows
+        ]
+
+
+def report_detail(
+    session_factory: sessionmaker[Session],
+    sender_id: str,
+    number: str,
+    calendar: WorkCalendar,
+) -> ReportDetail | None:
+    """One of the enterprise's tickets; None when it does not exist or is someone else's."""
+    states = lifecycle()
+    with session_factory() as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.number == number.upper())).first()
+        if ticket is None or ticket.sender_id != sender_id:
+            return None
+        answer_due = ticket.answer_due_at
+        if answer_due is None and ticket.sign_due_at is not None:
+            # Not signed yet: the latest answer deadline, if the department signs at its deadline.
+            day = calendar.add_working_days(
+                ticket.sign_due_at.astimezone(CHINA_TZ).date(), ticket.answer_working_days
+            )
+            answer_due = calendar.end_of_working_day(day, CHINA_TZ).astimezone(dt.UTC)
+        return ReportDetail(
+            number=ticket.number,
+            category=ticket.category,
+            status=ticket.status,
+            department=ticket.department,
+            organization=ticket.organization,
+            district=ticket.district,
+            description=ticket.description,
+            created_at=ticket.created_at,
+            dispatch_due_at=ticket.dispatch_due_at,
+            sign_due_at=ticket.sign_due_at,
+            answer_due_at=answer_due,
+            answer_working_days=ticket.answer_working_days,
+            reply=ticket.reply,
+            history=[
+                ReportEvent(e.at, states.action_label(e.action), e.to_status, e.note)
+                for e in ticket.events
+            ],
+        )

@@ -1,0 +1,300 @@
+"""Registered enterprises: profiles, API tokens, Idempotency-Key claims, one-time chat links.
+
+Tickets themselves are still written only by bot/tickets/service.py; this module keeps who the
+enterprise is and which of its requests were already seen.
+
+Why HMAC-SHA256 and not argon2 for the API token: the token is 256 random bits made by us, not
+a password a person chose, so there is nothing to guess or to look up in a dictionary and a slow
+hash buys no safety — it would only cost ~50 ms of CPU on every API call. A keyed hash (the key
+lives outside the database) also means a stolen database alone cannot even check a guessed
+token. Lookups are by the hash itself (unique index), so verification is one indexed query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.identifiers import is_valid_uscc
+from bot.domain.text import normalize
+from bot.domain.validators import clean_free_text, find_phone
+from bot.tickets.models import Enterprise, EnterpriseChatLink, EnterpriseReport
+
+TOKEN_PREFIX = "ent_"
+CHAT_LINK_VALIDITY = dt.timedelta(minutes=10)
+KEY_FILE = "enterprise.key"
+MAX_IDEMPOTENCY_KEY = 120  # the ticket's own idempotency column holds prefix + key in 200
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class InvalidField(ValueError):
+    """A value refused by its validator; `code` picks the Chinese message (enterprise_texts)."""
+
+    def __init__(self, field: str, code: str) -> None:
+        super().__init__(f"{field}: {code}")
+        self.field = field
+        self.code = code
+
+
+class DuplicateEnterprise(Exception):
+    """An enterprise with this 统一社会信用代码 is already registered."""
+
+
+@dataclass(frozen=True)
+class EnterpriseProfile:
+    id: int
+    name: str
+    uscc: str
+    contact_name: str
+    phone: str
+    token_issued_at: dt.datetime
+
+    @property
+    def sender_id(self) -> str:
+        """The ticket's sender id for this enterprise's reports: how its own tickets are found."""
+        return f"enterprise:{self.id}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What an Idempotency-Key means for this request: new, a retry of the same body, or the
+    same key reused for a different body (conflict)."""
+
+    outcome: str  # "new" / "same" / "conflict"
+    ticket_key: str  # the idempotency key handed to TicketService.file
+
+
+def load_or_create_key(var_dir: Path, configured: str = "") -> bytes:
+    """The HMAC key: HOTLINE_ENTERPRISE_KEY when set, else a random key kept in var/ (0600),
+    made on first use so every process of this deployment agrees on it."""
+    if configured:
+        return configured.encode("utf-8")
+    path = var_dir / KEY_FILE
+    try:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        pass
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key.hex())
+    return key
+
+
+# -- validators (every path — API, web form, CLI — goes through these) --------------------------
+
+_NAME_CHARS = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9（）()·&\-. ]+$")
+
+
+def valid_enterprise_name(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidField("name", "wrong_type")
+    name = clean_free_text(normalize(value), 200)
+    if not name:
+        raise InvalidField("name", "required")
+    if len(name) < 4 or not _NAME_CHARS.match(name) or not re.search(r"[\u4e00-\u9fff]", name):
+        raise InvalidField("name", "name_invalid")
+    return name
+
+
+def valid_uscc(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidField("uscc", "wrong_type")
+    code = normalize(value).strip().upper().replace(" ", "")
+    if not code:
+        raise InvalidField("uscc", "required")
+    if not is_valid_uscc(code):
+        raise InvalidField("uscc", "uscc_invalid")
+    return code
+
+
+def valid_contact_name(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidField("contact_name", "wrong_type")
+    name = clean_free_text(normalize(value), 50)
+    if not name:
+        raise InvalidField("contact_name", "required")
+    if not re.fullmatch(r"[\u4e00-\u9fffA-Za-z·. ]{2,50}", name):
+        raise InvalidField("contact_name", "contact_invalid")
+    return name
+
+
+def valid_phone(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidField("phone", "wrong_type")
+    text = normalize(value).strip()
+    if not text:
+        raise InvalidField("phone", "required")
+    phone = find_phone(text)
+    # The whole value must be the number (spaces, dashes, +86, brackets allowed), nothing else.
+    if phone is None or re.sub(r"[\d\s\-+()]", "", text):
+        raise InvalidField("phone", "phone_invalid")
+    return phone
+
+
+class EnterpriseRegistry:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        key: bytes,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self._sessions = session_factory
+        self._key = key
+        self._clock = clock
+
+    def token_hash(self, token: str) -> str:
+        return hmac.new(self._key, token.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def register(
+        self, *, name: object, uscc: object, contact_name: object, phone: object
+    ) -> tuple[EnterpriseProfile, str]:
+        """Validate and store a new enterprise; returns its profile and the token (shown once).
+
+        Raises InvalidField for the first bad value, DuplicateEnterprise for a known USCC."""
+        values = {
+            "name": valid_enterprise_name(name),
+            "uscc": valid_uscc(uscc),
+            "contact_name": valid_contact_name(contact_name),
+            "phone": valid_phone(phone),
+        }
+        token = _new_token()
+        now = self._clock()
+        try:
+            with self._sessions.begin() as session:
+                enterprise = Enterprise(
+                    **values, token_hash=self.token_hash(token), token_issued_at=now, created_at=now
+                )
+                session.add(enterprise)
+                session.flush()
+                profile = _profile(enterprise)
+        except IntegrityError:
+            raise DuplicateEnterprise(values["uscc"]) from None
+        return profile, token
+
+    def rotate(self, enterprise_id: int) -> str:
+        """A new token; the old one stops working with this commit."""
+        token = _new_token()
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Enterprise)
+                .where(Enterprise.id == enterprise_id)
+                .values(token_hash=self.token_hash(token), token_issued_at=self._clock())
+            )
+        return token
+
+    def profile_for_token(self, token: str) -> EnterpriseProfile | None:
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+            return None
+        with self._sessions() as session:
+            enterprise = session.scalars(
+                select(Enterprise).where(Enterprise.token_hash == self.token_hash(token))
+            ).first()
+            return _profile(enterprise) if enterprise else None
+
+    def profile(self, enterprise_id: int) -> EnterpriseProfile | None:
+        with self._sessions() as session:
+            enterprise = session.get(Enterprise, enterprise_id)
+            return _profile(enterprise) if enterprise else None
+
+    # -- one-time chat links (for the dialogue: an enterprise continues in the chat) -------------
+
+    def issue_chat_link(self, enterprise_id: int) -> str:
+        """A code valid for 10 minutes and one redemption; only its SHA-256 is stored (it is
+        128 random bits, so a plain hash is enough)."""
+        code = secrets.token_urlsafe(16)
+        with self._sessions.begin() as session:
+            session.add(
+                EnterpriseChatLink(
+                    code_hash=_sha256(code),
+                    enterprise_id=enterprise_id,
+                    expires_at=self._clock() + CHAT_LINK_VALIDITY,
+                )
+            )
+        return code
+
+    def redeem_chat_link(self, code: str) -> EnterpriseProfile | None:
+        """The enterprise behind an unused, unexpired code, marking it used in the same UPDATE
+        (so two redemptions racing each other cannot both succeed)."""
+        now = self._clock()
+        with self._sessions.begin() as session:
+            claimed = session.execute(
+                update(EnterpriseChatLink)
+                .where(
+                    EnterpriseChatLink.code_hash == _sha256(code),
+                    EnterpriseChatLink.used_at.is_(None),
+                    EnterpriseChatLink.expires_at > now,
+                )
+                .values(used_at=now)
+                .returning(EnterpriseChatLink.enterprise_id)
+            ).first()
+            if claimed is None:
+                return None
+            enterprise = session.get(Enterprise, claimed[0])
+            return _profile(enterprise) if enterprise else None
+
+    # -- Idempotency-Key ---------------------------------------------------------------------------
+
+    def claim(self, enterprise_id: int, key: str, request_hash: str) -> Claim:
+        """Claim (enterprise, key) for this body. The unique constraint decides between
+        concurrent retries; every one with the same body then files through the ticket service
+        with the same ticket idempotency key, which returns the one ticket to all of them."""
+        ticket_key = f"enterprise:{enterprise_id}:{key}"
+        try:
+            with self._sessions.begin() as session:
+                session.add(
+                    EnterpriseReport(
+                        enterprise_id=enterprise_id,
+                        idempotency_key=key,
+                        request_hash=request_hash,
+                        created_at=self._clock(),
+                    )
+                )
+            return Claim("new", ticket_key)
+        except IntegrityError:
+            pass
+        with self._sessions() as session:
+            stored = session.scalars(
+                select(EnterpriseReport.request_hash).where(
+                    EnterpriseReport.enterprise_id == enterprise_id,
+                    EnterpriseReport.idempotency_key == key,
+                )
+            ).first()
+        return Claim("same" if stored == request_hash else "conflict", ticket_key)
+
+
+def _new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _profile(enterprise: Enterprise) -> EnterpriseProfile:
+    return EnterpriseProfile(
+        id=enterprise.id,
+        name=enterprise.name,
+        uscc=enterprise.uscc,
+        contact_name=enterprise.contact_name,
+        phone=enterprise.phone,
+        token_issued_at=enterprise.token_issued_at,
+    )

@@ -1,0 +1,305 @@
+"""The enterprise API (/api/v1/enterprise/...): register, rotate the token, one-click reports.
+
+Database work runs in threads (asyncio.to_thread) so a filing never blocks the event loop that
+also serves the chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiohttp import web
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.categories import category_label
+from bot.domain.privacy import mask_uscc
+from bot.domain.workdays import WorkCalendar, load_calendar
+from bot.tickets import enterprise_reads as reads
+from bot.tickets.db import make_engine, make_session_factory
+from bot.tickets.enterprises import (
+    MAX_IDEMPOTENCY_KEY,
+    DuplicateEnterprise,
+    EnterpriseProfile,
+    EnterpriseRegistry,
+    InvalidField,
+    load_or_create_key,
+)
+from bot.tickets.lifecycle import lifecycle
+from bot.tickets.service import TicketService
+from bot.web import enterprise_intake as intake
+from bot.web.enterprise_errors import ApiError, RateLimiter, logger
+from bot.web.keys import HTTP_CLIENT, SETTINGS
+
+OPENAPI_FILE = Path(__file__).resolve().parent / "enterprise_openapi.yaml"
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True)
+class EnterpriseContext:
+    registry: EnterpriseRegistry
+    tickets: TicketService
+    limiter: RateLimiter
+    calendar: WorkCalendar
+    key: bytes
+    sessions: sessionmaker[Session]
+
+    def read(self) -> sessionmaker[Session]:
+        return self.sessions
+
+
+CONTEXT = web.AppKey("enterprise_context", EnterpriseContext)
+
+
+async def _context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    key = load_or_create_key(settings.var_dir, settings.enterprise_key)
+    app[CONTEXT] = EnterpriseContext(
+        registry=EnterpriseRegistry(sessions, key),
+        tickets=TicketService(sessions),
+        limiter=RateLimiter(settings.enterprise_rate_burst, settings.enterprise_rate_per_second),
+        calendar=load_calendar(),
+        key=key,
+        sessions=sessions,
+    )
+    yield
+    engine.dispose()
+
+
+def setup_enterprise_api(app: web.Application) -> None:
+    app.cleanup_ctx.append(_context)
+    app.router.add_post("/api/v1/enterprise/register", register)
+    app.router.add_post("/api/v1/enterprise/token", rotate_token)
+    app.router.add_post("/api/v1/enterprise/reports", file_report)
+    app.router.add_get("/api/v1/enterprise/reports", list_reports)
+    app.router.add_get("/api/v1/enterprise/reports/{number}", get_report)
+    app.router.add_get("/api/v1/openapi.json", openapi_json)
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+async def read_json(request: web.Request) -> tuple[object, bytes]:
+    """The body parsed, and its bytes (for the idempotency hash). 413 above 64 KB (aiohttp)."""
+    raw = await request.read()
+    try:
+        return json.loads(raw.decode("utf-8")), raw
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ApiError(400, "malformed_json") from None
+
+
+async def authenticate(request: web.Request) -> EnterpriseProfile:
+    """The enterprise behind the Bearer token (401 otherwise), counted against its rate limit."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized")
+    context = request.app[CONTEXT]
+    profile = await asyncio.to_thread(context.registry.profile_for_token, token.strip())
+    if profile is None:
+        raise ApiError(401, "unauthorized")
+    wait = context.limiter.take(profile.id)
+    if wait is not None:
+        raise ApiError(429, "rate_limited", retry_after=wait)
+    return profile
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def profile_json(profile: EnterpriseProfile) -> dict[str, Any]:
+    return {
+        "id": profile.id,
+        "name": profile.name,
+        "uscc": profile.uscc,
+        "contact_name": profile.contact_name,
+        "phone": profile.phone,
+    }
+
+
+def detail_json(detail: reads.ReportDetail, *, history: bool) -> dict[str, Any]:
+    states = lifecycle()
+    body: dict[str, Any] = {
+        "number": detail.number,
+        "category": {"code": detail.category, "label": category_label(detail.category)},
+        "status": {"code": detail.status, "label": states.state_label(detail.status)},
+        "department": detail.department,
+        "respondent": detail.organization,
+        "district": detail.district or None,
+        "created_at": _iso(detail.created_at),
+        "deadlines": {
+            "dispatch": _iso(detail.dispatch_due_at),
+            "sign": _iso(detail.sign_due_at),
+            "answer": _iso(detail.answer_due_at),
+        },
+        "reply": detail.reply,
+    }
+    if history:
+        body["history"] = [
+            {"at": _iso(e.at), "action": e.action, "status": e.to_status, "note": e.note}
+            for e in detail.history
+        ]
+    return body
+
+
+# -- handlers ----------------------------------------------------------------------------------
+
+
+async def register(request: web.Request) -> web.Response:
+    body, _ = await read_json(request)
+    if not isinstance(body, dict):
+        raise ApiError(400, "not_an_object")
+    for key in body:
+        if key not in ("name", "uscc", "contact_name", "phone"):
+            raise ApiError(422, "unknown_field", str(key)[:40])
+    profile, token = await register_enterprise(request.app, body)
+    return web.json_response({"enterprise": profile_json(profile), "token": token}, status=201)
+
+
+async def register_enterprise(
+    app: web.Application, values: dict[str, Any]
+) -> tuple[EnterpriseProfile, str]:
+    """Shared by the API and the registration page: ApiError 422/409 on refusal."""
+    registry = app[CONTEXT].registry
+    try:
+        profile, token = await asyncio.to_thread(
+            lambda: registry.register(
+                name=values.get("name"),
+                uscc=values.get("uscc"),
+                contact_name=values.get("contact_name"),
+                phone=values.get("phone"),
+            )
+        )
+    except InvalidField as exc:
+        raise ApiError(422, exc.code, exc.field) from None
+    except DuplicateEnterprise:
+        raise ApiError(409, "duplicate_enterprise", "uscc") from None
+    logger.info("enterprise registered: id=%s uscc=%s", profile.id, mask_uscc(profile.uscc))
+    return profile, token
+
+
+async def rotate_token(request: web.Request) -> web.Response:
+    profile = await authenticate(request)
+    token = await asyncio.to_thread(request.app[CONTEXT].registry.rotate, profile.id)
+    logger.info("enterprise token rotated: id=%s", profile.id)
+    return web.json_response({"token": token})
+
+
+async def file_report(request: web.Request) -> web.Response:
+    profile = await authenticate(request)
+    body, raw = await read_json(request)
+    answer, created = await file_for(request.app, profile, body, raw, _idempotency_key(request))
+    return web.json_response(answer, status=201 if created else 200)
+
+
+def _idempotency_key(request: web.Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY or not all(33 <= ord(c) < 127 for c in key):
+        raise ApiError(422, "idempotency_key_invalid", "Idempotency-Key")
+    return key
+
+
+async def file_for(
+    app: web.Application,
+    profile: EnterpriseProfile,
+    body: object,
+    raw: bytes,
+    key: str | None,
+) -> tuple[dict[str, Any], bool]:
+    """Validate, classify, claim the key, file through TicketService; (answer, created)."""
+    context = app[CONTEXT]
+    today = intake.today_in_china()
+    report = intake.read_report(body, today)
+    if report.category is None or not all((report.respondent, report.district)):
+        parsed = await intake.parse_with_rasa(
+            app[HTTP_CLIENT], app[SETTINGS].rasa_url, report.description
+        )
+        report = intake.complete(report, parsed, today)
+    draft = intake.draft_for(report, profile)
+    ticket_key = None
+    if key is not None:
+        request_hash = hashlib.sha256(raw).hexdigest()
+        claim = await asyncio.to_thread(context.registry.claim, profile.id, key, request_hash)
+        if claim.outcome == "conflict":
+            raise ApiError(409, "idempotency_conflict", "Idempotency-Key")
+        ticket_key = claim.ticket_key
+    filed = await asyncio.to_thread(context.tickets.file, draft, idempotency_key=ticket_key)
+    detail = await asyncio.to_thread(
+        reads.report_detail, context.read(), profile.sender_id, filed.number, context.calendar
+    )
+    if detail is None:  # pragma: no cover — filed just now under this sender
+        raise ApiError(500, "server_error")
+    answer = detail_json(detail, history=False)
+    answer["access_code"] = filed.access_code
+    answer["replayed"] = not filed.created
+    return answer, filed.created
+
+
+async def list_reports(request: web.Request) -> web.Response:
+    profile = await authenticate(request)
+    try:
+        limit = int(request.query.get("limit", "20"))
+    except ValueError:
+        raise ApiError(422, "limit_invalid", "limit") from None
+    if not 1 <= limit <= MAX_PAGE:
+        raise ApiError(422, "limit_invalid", "limit")
+    cursor = request.query.get("cursor")
+    before = None
+    if cursor is not None:
+        if not cursor.isdigit() or len(cursor) > 12:
+            raise ApiError(422, "cursor_invalid", "cursor")
+        before = int(cursor)
+    context = request.app[CONTEXT]
+    rows = await asyncio.to_thread(
+        reads.list_reports, context.read(), profile.sender_id, limit=limit, before_id=before
+    )
+    states = lifecycle()
+    items = [
+        {
+            "number": r.number,
+            "category": {"code": r.category, "label": category_label(r.category)},
+            "status": {"code": r.status, "label": states.state_label(r.status)},
+            "department": r.department,
+            "created_at": _iso(r.created_at),
+        }
+        for r in rows
+    ]
+    next_cursor = str(rows[-1].id) if len(rows) == limit else None
+    return web.json_response({"items": items, "next_cursor": next_cursor})
+
+
+async def get_report(request: web.Request) -> web.Response:
+    profile = await authenticate(request)
+    number = request.match_info["number"]
+    context = request.app[CONTEXT]
+    detail = None
+    if len(number) <= 32:
+        detail = await asyncio.to_thread(
+            reads.report_detail, context.read(), profile.sender_id, number, context.calendar
+        )
+    if detail is None:
+        # Someone else's ticket and no ticket at all look the same: numbers do not leak.
+        raise ApiError(404, "ticket_not_found")
+    return web.json_response(detail_json(detail, history=True))
+
+
+def openapi_document() -> dict[str, Any]:
+    with open(OPENAPI_FILE, encoding="utf-8") as handle:
+        document: dict[str, Any] = yaml.safe_load(handle)
+    return document
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document())
