@@ -17,7 +17,6 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -250,6 +249,7 @@ class TicketNotice(Base):
     )  # NULL: filed outside any recorded conversation (phone), nothing to push
     message_id: Mapped[int | None] = mapped_column(Integer)
     claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
 
 # -- enterprise one-click reporting (bot/tickets/enterprises.py, bot/web/enterprise_*.py) --------
 
