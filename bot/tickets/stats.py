@@ -138,7 +138,8 @@ def rates(facts: list[Fact], now: dt.datetime) -> dict[str, Any]:
     signed_on_time = [
         f for f in sign_due if f.signed_at and f.sign_due_at and f.signed_at <= f.sign_due_at
     ]
-    answer_due = [f for f in facts if f.answer_due_at and f.answer_due_at <= now]
+    # Due to be answered: answered already, or the answer deadline has passed.
+    answer_due = [f for f in facts if f.answered_at or (f.answer_due_at and f.answer_due_at <= now)]
     resolved = [f for f in answer_due if f.status in CLOSED]
     answered = [f for f in facts if f.answered_at]
     answered_on_time = [
