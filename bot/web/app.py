@@ -36,7 +36,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, api_error_middleware], client_max_size=64 * 1024)
+    app = web.Application(
+        middlewares=[error_middleware, api_error_middleware], client_max_size=64 * 1024
+    )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_http_client)
     app.cleanup_ctx.append(gateway_context)  # needs the HTTP client; channels need it
@@ -52,6 +54,6 @@ def create_app(settings: Settings) -> web.Application:
     setup_enterprise_api(app)
     setup_console(app, settings)
     if settings.wechat_enabled:
-        wechat.setup_wechat(app, wechat.rasa_relay)
+        wechat.setup_wechat(app)
     app.router.add_static("/static/", HERE / "static", name="static")
     return app
