@@ -54,6 +54,6 @@ def create_app(settings: Settings) -> web.Application:
     setup_enterprise_api(app)
     setup_console(app, settings)
     if settings.wechat_enabled:
-        wechat.setup_wechat(app)
+        wechat.setup_wechat(app, wechat.rasa_relay)
     app.router.add_static("/static/", HERE / "static", name="static")
     return app
