@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
 from bot.web.wechat_reply import (
-    ChoiceStore,
     chosen_number,
+    last_offered,
     render,
     split_for_wechat,
     translate_choice,
@@ -73,13 +72,22 @@ def test_long_texts_are_cut_under_wechats_limit() -> None:
     assert all(len(p.encode()) <= 2000 for p in parts) and "".join(parts) == one_line
 
 
-async def test_choices_are_shared_through_the_file_and_cleared_by_a_turn_without(
-    tmp_path: Path,
-) -> None:
-    first = ChoiceStore(tmp_path / "choices.db")
-    await first.put("openid-a", SUMMARY_BUTTONS)
-    other_process = ChoiceStore(tmp_path / "choices.db")
-    assert await other_process.get("openid-a") == SUMMARY_BUTTONS
-    assert await other_process.get("openid-b") == []
-    await other_process.put("openid-a", [])
-    assert await first.get("openid-a") == []
+def test_the_choices_are_those_of_the_bots_latest_turn() -> None:
+    def out(text: str, buttons: list[dict[str, str]]) -> dict[str, object]:
+        return {"direction": "out", "text": text, "buttons": buttons}
+
+    summary = out("请核对……", SUMMARY_BUTTONS)
+    history = [
+        {"direction": "in", "text": "我要投诉", "buttons": []},
+        out("您是以个人身份，还是代表企业反映？", [{"title": "个人", "payload": "个人"}]),
+        {"direction": "in", "text": "1", "buttons": []},
+        out("好的。", []),
+        summary,
+    ]
+    assert last_offered(history) == SUMMARY_BUTTONS
+    # The person answered since: what the bot offered before is no longer a choice.
+    assert last_offered([*history, {"direction": "in", "text": "1", "buttons": []}]) == []
+    # An operator's message after the bot's turn belongs to the same turn.
+    operator = {"direction": "operator", "text": "您好，我是话务员小李", "buttons": []}
+    assert last_offered([*history, operator]) == SUMMARY_BUTTONS
+    assert last_offered([]) == []

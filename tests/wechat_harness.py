@@ -21,7 +21,10 @@ from typing import Any
 
 import aiohttp
 from aiohttp import test_utils, web
+from sqlalchemy import Engine, select
 
+from bot.tickets.db import make_session_factory
+from bot.tickets.models import Conversation, ConversationMessage
 from bot.web.app import create_app
 from tests.conftest import RunningStack
 from tests.fake_wechat_api import FakeWeChatAPI
@@ -101,8 +104,8 @@ class RasaProxy:
         app.router.add_route("*", "/{tail:.*}", forward)
         return app
 
-    def sent_by(self, openid: str) -> list[str]:
-        return [str(m["message"]) for m in self.messages if openid in str(m.get("sender"))]
+    def sent_by(self, senders: set[str]) -> list[str]:
+        return [str(m["message"]) for m in self.messages if m.get("sender") in senders]
 
 
 @dataclass
@@ -114,6 +117,28 @@ class WeChat:
     api: FakeWeChatAPI
     rasa: RasaProxy
     app: web.Application
+    engine: Engine
+
+    def recorded(self, openid: str) -> list[ConversationMessage]:
+        """The gateway's record of this person's WeChat conversations, oldest first."""
+        with make_session_factory(self.engine)() as session:
+            query = (
+                select(ConversationMessage)
+                .join(Conversation, Conversation.id == ConversationMessage.conversation_id)
+                .where(Conversation.channel == "wechat", Conversation.sender_key == openid)
+                .order_by(ConversationMessage.id)
+            )
+            return list(session.scalars(query))
+
+    def relayed(self, openid: str) -> list[str]:
+        """What reached Rasa from this person (the gateway gives Rasa its own sender ids)."""
+        with make_session_factory(self.engine)() as session:
+            senders = session.scalars(
+                select(Conversation.rasa_sender_id).where(
+                    Conversation.channel == "wechat", Conversation.sender_key == openid
+                )
+            )
+            return self.rasa.sent_by(set(senders))
 
     async def post(
         self, body: str | bytes, query: dict[str, str] | None = None
@@ -178,7 +203,8 @@ async def running_wechat(
         server = test_utils.TestServer(app, host="127.0.0.1")
         await server.start_server()
         try:
-            yield WeChat(str(server.make_url("")).rstrip("/"), http, api, rasa, app)
+            base_url = str(server.make_url("")).rstrip("/")
+            yield WeChat(base_url, http, api, rasa, app, stack.engine)
         finally:
             await server.close()
             await proxy.close()

@@ -15,7 +15,6 @@ from aiohttp import web
 
 from bot.tickets.conversations import message_json
 from bot.web.errors import UserError
-from bot.web.gateway import Reply
 from bot.web.keys import GATEWAY
 from bot.web.push import WEB_CHANNEL, stream_pushed
 
@@ -119,10 +118,3 @@ async def chat_new(request: web.Request) -> web.Response:
 
 async def chat_events(request: web.Request) -> web.StreamResponse:
     return await stream_pushed(request, _required_sender_key(request))
-
-
-async def _ask_rasa(app: web.Application, sender: str, message: str) -> list[dict[str, Any]]:
-    """Kept for the WeChat channel until it calls the gateway itself: the web gateway's receive
-    with WeChat as the channel (recorded like every other message)."""
-    replies: list[Reply] = await app[GATEWAY].receive("wechat", sender, message)
-    return [r.as_json() for r in replies]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 from xml.parsers.expat import ExpatError
@@ -32,18 +32,13 @@ from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
 from bot.config import Settings
-from bot.web import chat
+from bot.tickets.conversations import message_json
+from bot.tickets.models import Conversation
 from bot.web import wechat_texts as texts
-from bot.web.keys import SETTINGS
+from bot.web.gateway import Gateway, Reply
+from bot.web.keys import GATEWAY, SETTINGS
 from bot.web.wechat_api import CustomerService, person_tag
-from bot.web.wechat_reply import (
-    MAX_TEXT_BYTES,
-    ChoiceStore,
-    ReplyLike,
-    choices_of,
-    render,
-    translate_choice,
-)
+from bot.web.wechat_reply import MAX_TEXT_BYTES, last_offered, render, translate_choice
 
 logger = logging.getLogger("bot.web.wechat")
 
@@ -55,8 +50,8 @@ MAX_MESSAGE_CHARS = 2000
 RECENT_TURNS = 4096
 NOT_TEXT_TYPES = {"image", "voice", "video", "shortvideo", "location", "link", "miniprogrampage"}
 
-# (sender, text, external_id) → the bot's replies; the gateway's receive() for this channel.
-Relay = Callable[[str, str, str], Awaitable[Sequence[ReplyLike]]]
+# The bot's latest turn is found among this many recorded messages of the conversation.
+HISTORY_FOR_CHOICES = 20
 
 
 @dataclass
@@ -70,11 +65,10 @@ class _Turn:
 
 @dataclass
 class WeChatChannel:
-    """Answers WeChat messages through the relay, passively or by the customer-service API."""
+    """Answers WeChat messages through the gateway, passively or by the customer-service API."""
 
     settings: Settings
-    relay: Relay
-    choices: ChoiceStore
+    gateway: Gateway
     service: CustomerService
     turns: OrderedDict[str, _Turn] = field(default_factory=OrderedDict)
     background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -109,9 +103,8 @@ class WeChatChannel:
 
     async def _prepare(self, openid: str, text: str, external_id: str) -> str:
         try:
-            message = translate_choice(text, await self.choices.get(openid))
-            replies = await self.relay(openid, message, external_id)
-            await self.choices.put(openid, choices_of(replies))
+            message = translate_choice(text, await self._offered(openid))
+            replies = await self.gateway.receive(CHANNEL, openid, message, external_id=external_id)
         except Exception as exc:
             # The person still gets an answer; the failure is logged without their words (an
             # exception's text may quote them, so only its type).
@@ -124,13 +117,17 @@ class WeChatChannel:
         if answer:
             await self.service.send_text(openid, answer)
 
-    async def push(self, openid: str, replies: Sequence[ReplyLike]) -> bool:
-        """Out-of-band messages from the gateway (operators, ticket notices)."""
-        offered = choices_of(replies)
-        if offered:
-            await self.choices.put(openid, offered)
+    async def _offered(self, openid: str) -> list[dict[str, str]]:
+        """The choices of the bot's latest turn, from the gateway's record of the conversation."""
+        conversation = await self.gateway.current_conversation(CHANNEL, openid)
+        rows = await self.gateway.history(conversation.id, HISTORY_FOR_CHOICES)
+        return last_offered([message_json(row) for row in rows])
+
+    async def push(self, conversation: Conversation, replies: list[Reply]) -> bool:
+        """The gateway's pusher for WeChat: out-of-band messages (an operator's words, "your
+        ticket was answered"), already recorded, go out by the customer-service API."""
         text = render(replies)
-        return bool(text) and await self.service.send_text(openid, text)
+        return bool(text) and await self.service.send_text(conversation.sender_key, text)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -236,37 +233,19 @@ async def _event(channel: WeChatChannel, openid: str, message: Any) -> str | Non
     return None
 
 
-@dataclass(frozen=True)
-class _RasaReply:
-    text: str
-    buttons: list[dict[str, str]]
-
-
-def rasa_relay(app: web.Application) -> Relay:
-    """Until the shared gateway exists: chat.py's Rasa call, with the openid as Rasa's sender.
-    Nothing is recorded and retries are joined only within this process."""
-
-    async def relay(sender: str, text: str, external_id: str) -> list[_RasaReply]:
-        replies = await chat._ask_rasa(app, sender, text)
-        return [_RasaReply(str(r["text"]), list(r["buttons"])) for r in replies]
-
-    return relay
-
-
-def setup_wechat(app: web.Application, relay_for: Callable[[web.Application], Relay]) -> None:
-    """Routes and the channel's lifetime; `relay_for(app)` gives the gateway call once the
-    application's other contexts (HTTP client, gateway) are up."""
+def setup_wechat(app: web.Application) -> None:
+    """Routes, and the channel's lifetime: after the gateway's (cleanup_ctx order), whose pusher
+    for WeChat it registers."""
     app.router.add_get("/wechat", verify, name="wechat_verify")
     app.router.add_post("/wechat", receive, name="wechat_receive")
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
+        gateway = app[GATEWAY]
         channel = WeChatChannel(
-            settings=settings,
-            relay=relay_for(app),
-            choices=ChoiceStore(settings.var_dir / "wechat_choices.db"),
-            service=CustomerService(settings),
+            settings=settings, gateway=gateway, service=CustomerService(settings)
         )
+        gateway.register_pusher(CHANNEL, channel.push)
         app[CHANNEL_KEY] = channel
         yield
         await channel.close()

@@ -3,20 +3,13 @@
 WeChat text messages have no buttons, so the buttons the bot offers are written as numbered
 choices (「1. 确认提交 2. 修改 3. 取消 — 回复数字选择」) and the person's next message "1" (or the
 full-width "１") is turned into that button's payload before it reaches the gateway. The choices
-last offered are kept per person in a small SQLite file under var/, so the process that answers
-the number need not be the one that offered it.
+last offered are read back from the gateway's record of the conversation (`last_offered`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sqlite3
-import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.web.wechat_texts import CHOICE_HINT
@@ -97,55 +90,22 @@ def translate_choice(text: str, offered: Sequence[Mapping[str, str]]) -> str:
     return str(offered[number - 1]["payload"])
 
 
-class ChoiceStore:
-    """The numbered choices last offered to each person (one row per WeChat openid).
-
-    SQLite in WAL mode, opened per call in a worker thread: a few bytes per turn, shared by every
-    web process on the host, never blocking the event loop.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS offered_choices ("
-                " sender TEXT PRIMARY KEY, buttons TEXT NOT NULL, offered_at REAL NOT NULL)"
-            )
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        # Autocommit; closed after each call (sqlite3's own context manager does not close).
-        with closing(sqlite3.connect(self.path, timeout=15, isolation_level=None)) as db:
-            yield db
-
-    def _get(self, sender: str) -> list[dict[str, str]]:
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT buttons FROM offered_choices WHERE sender = ?", (sender,)
-            ).fetchone()
-        if row is None:
-            return []
-        loaded: Any = json.loads(row[0])
-        return [dict(b) for b in loaded] if isinstance(loaded, list) else []
-
-    def _put(self, sender: str, buttons: list[dict[str, str]]) -> None:
-        with self._connect() as db:
-            if buttons:
-                db.execute(
-                    "INSERT INTO offered_choices (sender, buttons, offered_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT(sender) DO UPDATE SET buttons = excluded.buttons,"
-                    " offered_at = excluded.offered_at",
-                    (sender, json.dumps(buttons, ensure_ascii=False), time.time()),
-                )
-            else:
-                db.execute("DELETE FROM offered_choices WHERE sender = ?", (sender,))
-
-    async def get(self, sender: str) -> list[dict[str, str]]:
-        return await asyncio.to_thread(self._get, sender)
-
-    async def put(self, sender: str, buttons: list[dict[str, str]]) -> None:
-        """The latest turn's buttons replace the earlier ones; a turn without buttons clears them,
-        so a "1" typed as an answer to the next question stays a "1"."""
-        await asyncio.to_thread(self._put, sender, buttons)
+def last_offered(history: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """The buttons of the bot's latest turn in a recorded conversation (oldest message first):
+    every message after the person's last one. Read from the gateway's record, so the process
+    that gets the number need not be the one that offered it, and a turn without buttons (or an
+    operator's message) means a typed "1" is just a 1."""
+    turn: list[Mapping[str, Any]] = []
+    for message in history:
+        if message.get("direction") == "in":
+            turn = []
+        else:
+            turn.append(message)
+    found: list[dict[str, str]] = []
+    for message in turn:
+        for button in message.get("buttons") or []:
+            title = str(button.get("title", "")).strip()
+            payload = str(button.get("payload", "")).strip()
+            if title and payload:
+                found.append({"title": title, "payload": payload})
+    return found
