@@ -130,6 +130,10 @@ class ReadingFormValidation(CancellableFormValidation):
     def opening(self, turn: Turn) -> None:
         """The message that started the form: what it already answers."""
 
+    def shortcut(self, turn: Turn) -> bool:
+        """A message that settles the whole form at once (an enterprise's 「一键报送」)."""
+        return False
+
     def take_facts(self, turn: Turn, heard: Heard) -> None:
         """Facts said beyond the question asked."""
 
@@ -162,6 +166,8 @@ class ReadingFormValidation(CancellableFormValidation):
         refused = self.refuse_matter(dispatcher, turn)
         if refused is not None:
             return refused
+        if self.shortcut(turn):
+            return self.finish(tracker, turn)
         if requested is None:
             self.opening(turn)
         elif requested == "confirmed":

@@ -30,6 +30,7 @@ from actions.intake_filing import FORM_SLOTS
 from actions.intake_rules import (
     asks_amount,
     field_label,
+    give_up_value,
     is_government_body,
     not_accepted,
 )
@@ -43,6 +44,13 @@ from bot.domain.categories import (
 from bot.domain.text import normalize
 
 UNCLASSIFIED = "unclassified"
+ONE_CLICK = "一键报送"
+# What a one-click report records for a question nobody answered (others: intake.yml give_up).
+ONE_CLICK_DEFAULTS = {
+    "category": UNCLASSIFIED,
+    "organization": "未提供",
+    "identity_protected": False,
+}
 NONE_OF_THESE = ("都不是", "都不对", "其他", "其它", "不知道", "不清楚", "说不好", "不确定")
 # A category read from the story needs this much confidence; below it the caller picks.
 CATEGORY_MIN_CONFIDENCE = 0.2
@@ -108,6 +116,34 @@ class ValidateComplaintForm(ReadingFormValidation):
             SlotSet("requested_slot", None),
         ]
 
+    # -- a verified enterprise's 「一键报送」 -----------------------------------------------------
+
+    def shortcut(self, turn: Turn) -> bool:
+        """「一键报送」 from an enterprise whose profile the web service vouched for: file from the
+        facts said so far, every question not yet answered recorded as not given."""
+        if not turn.get("enterprise_verified") or ONE_CLICK not in normalize(turn.heard.text):
+            return False
+        if turn.get("description") is None:
+            turn.say("utter_one_click_needs_story")
+            if turn.requested:
+                turn.set(turn.requested, None)
+            return True
+        options = turn.get("matter_options") or []
+        if options and turn.get("matter_choice") is None:
+            turn.set("matter_choice", options[0]["intent"])
+            turn.set("category", category_for_intent(options[0]["intent"]))
+        for slot in intake_questions(turn.get):
+            if turn.get(slot) is None:
+                turn.set(slot, ONE_CLICK_DEFAULTS.get(slot, give_up_value(slot)))
+        turn.say("utter_one_click_filing")
+        turn.set("confirmed", True)
+        return True
+
+    def offer_one_click(self, turn: Turn) -> None:
+        if turn.get("enterprise_verified") and not turn.get("one_click_offered"):
+            turn.say("utter_one_click_offer", enterprise=turn.get("enterprise_name") or "")
+            turn.set("one_click_offered", True)
+
     # -- the story ------------------------------------------------------------------------------
 
     def opening(self, turn: Turn) -> None:
@@ -130,6 +166,7 @@ class ValidateComplaintForm(ReadingFormValidation):
         event = story_event(turn.tracker, turn.get("description"))
         if event is not None:
             self.take_facts(turn, heard_in(event))
+        self.offer_one_click(turn)
 
     def take_story(self, turn: Turn, heard: Heard) -> bool:
         """A whole story: the description, its category when the NLU is sure, and its facts."""
@@ -137,6 +174,7 @@ class ValidateComplaintForm(ReadingFormValidation):
         if not isinstance(checked, Accepted):
             return False
         turn.set("description", checked.value)
+        self.offer_one_click(turn)
         matters = two_matters(heard)
         if matters:
             # 「工钱拖了……还有镇上的承诺也不兑现」: the caller says which to file (or both), and

@@ -50,6 +50,7 @@ FORM_SLOTS = (
     "matter_options",
     "matter_choice",
     "second_matter",
+    "one_click_offered",
 )
 # What the caller said about themselves: kept for the second of two matters.
 CALLER_SLOTS = ("caller_type", "caller_name", "enterprise_name", "uscc", "phone", "description")
@@ -65,14 +66,14 @@ class ActionFileTicket(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         if tracker.get_slot("intake_outcome"):
-            return _reset()  # not accepted or given up: the reason was already said
+            return _reset(tracker)  # not accepted or given up: the reason was already said
         confirmed = tracker.get_slot("confirmed")
         duplicate = tracker.get_slot("duplicate_of")
         if confirmed == "attach" and duplicate:
             return await self._attach(dispatcher, tracker, duplicate)
         if confirmed is not True:
             dispatcher.utter_message(response="utter_cancelled")
-            return _reset()
+            return _reset(tracker)
         draft = draft_from(tracker)
         try:
             filed = await run_blocking(
@@ -116,7 +117,7 @@ class ActionFileTicket(Action):
         second = tracker.get_slot("second_matter")
         if filed.created and isinstance(second, dict) and second.get("intent"):
             return self._next_matter(dispatcher, tracker, second)
-        return _reset()
+        return _reset(tracker)
 
     def _next_matter(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, matter: dict[str, Any]
@@ -162,7 +163,7 @@ class ActionFileTicket(Action):
                 SlotSet("requested_slot", "confirmed"),
             ]
         dispatcher.utter_message(response="utter_attached", ticket_id=number)
-        return _reset()
+        return _reset(tracker)
 
 
 def draft_from(tracker: Tracker) -> TicketDraft:
@@ -210,5 +211,11 @@ def draft_from(tracker: Tracker) -> TicketDraft:
     )
 
 
-def _reset() -> list[EventType]:
-    return [SlotSet(slot, None) for slot in FORM_SLOTS]
+def _reset(tracker: Tracker | None = None) -> list[EventType]:
+    """Every intake slot cleared; a verified enterprise keeps its profile for the next report."""
+    keep = ENTERPRISE_PROFILE_SLOTS if tracker and tracker.get_slot("enterprise_verified") else ()
+    return [SlotSet(slot, None) for slot in FORM_SLOTS if slot not in keep]
+
+
+# Filled from a verified enterprise's profile (bot/web/enterprise_chat.py), never asked.
+ENTERPRISE_PROFILE_SLOTS = ("caller_type", "enterprise_name", "uscc", "caller_name", "phone")
