@@ -1,0 +1,75 @@
+"""An enterprise that opened the web chat from its own page: its profile goes into the conversation.
+
+The enterprise page issues a one-time chat link (`EnterpriseRegistry.issue_chat_link`, valid ten
+minutes, single use). Opening `/enterprise/chat?code=…` starts a fresh web conversation and tells
+Rasa, through its tracker API, who is speaking: caller_type, enterprise_name, uscc, the contact
+person and phone, and `enterprise_verified`. The complaint form then asks none of them, and offers
+「一键报送」 to file from the facts said so far (actions/intake.py). The values come from the
+registry (checked at registration), never from the person's messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.tickets.enterprises import EnterpriseProfile
+from bot.web.chat import _sender_key, _set_sender_cookie
+from bot.web.enterprise_api import CONTEXT
+from bot.web.errors import UserError
+from bot.web.keys import GATEWAY, HTTP_CLIENT, SETTINGS
+
+logger = logging.getLogger("bot.web.enterprise_chat")
+
+LINK_EXPIRED = (
+    "这个对话链接已失效（10分钟内有效，只能用一次）。请回到企业一键报送页面重新打开对话。"
+)
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/enterprise/chat", open_chat, name="enterprise_chat")
+
+
+def profile_events(profile: EnterpriseProfile) -> list[dict[str, Any]]:
+    """The slot events that tell the bot who is speaking."""
+    values = {
+        "caller_type": "enterprise",
+        "enterprise_name": profile.name,
+        "uscc": profile.uscc,
+        "caller_name": profile.contact_name,
+        "phone": profile.phone,
+        "enterprise_verified": True,
+    }
+    return [{"event": "slot", "name": name, "value": value} for name, value in values.items()]
+
+
+async def bind(app: web.Application, rasa_sender_id: str, profile: EnterpriseProfile) -> None:
+    url = f"{app[SETTINGS].rasa_url}/conversations/{rasa_sender_id}/tracker/events"
+    try:
+        async with app[HTTP_CLIENT].post(url, json=profile_events(profile)) as resp:
+            if resp.status != 200:
+                logger.warning("Rasa refused the enterprise profile: %s", resp.status)
+                raise UserError(502, "智能助手暂时无法接入，请稍后再试，或使用一键报送页面。")
+    except (aiohttp.ClientError, TimeoutError):
+        raise UserError(503, "智能助手暂时无法接入，请稍后再试，或使用一键报送页面。") from None
+
+
+async def open_chat(request: web.Request) -> web.StreamResponse:
+    code = request.query.get("code", "")
+    if not code or len(code) > 100:
+        raise UserError(400, LINK_EXPIRED)
+    registry = request.app[CONTEXT].registry
+    gateway = request.app[GATEWAY]
+    profile = await gateway.run(registry.redeem_chat_link, code)
+    if profile is None:
+        raise UserError(400, LINK_EXPIRED)
+    sender_key = _sender_key(request) or secrets.token_hex(16)
+    conversation = await gateway.new_conversation("web", sender_key)
+    await bind(request.app, conversation.rasa_sender_id, profile)
+    response = web.HTTPFound("/")
+    _set_sender_cookie(response, sender_key)
+    return response
