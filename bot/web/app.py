@@ -11,7 +11,7 @@ import jinja2
 from aiohttp import web
 
 from bot.config import Settings
-from bot.web import chat, wechat
+from bot.web import chat, enterprise_chat, wechat
 from bot.web.console import setup_console
 from bot.web.deadline_watch import deadline_watch
 from bot.web.enterprise_api import setup_enterprise_api
@@ -52,6 +52,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", healthz)
     chat.setup_routes(app)
     setup_enterprise_api(app)
+    enterprise_chat.setup_routes(app)
     setup_console(app, settings)
     if settings.wechat_enabled:
         wechat.setup_wechat(app, wechat.rasa_relay)
