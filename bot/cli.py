@@ -365,9 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--variant",
         action="append",
         default=[],
-        choices=["ours-unpatched", "ours-stock-sqlite", "ours-memory"],
-        help="also run ours without the fixes / without the SQLite one / on the in-memory "
-        "tracker store (bot/bench/bots.py)",
+        choices=["ours-unpatched", "ours-memory"],
+        help="also run ours without the validator fix / on the in-memory tracker store",
     )
     bench.add_argument("--rounds", type=int, help="conversations per caller (default by level)")
     bench.add_argument(
@@ -375,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--profile",
-        choices=["ours", "ours-unpatched", "ours-stock-sqlite", "ours-memory"],
+        choices=["ours", "ours-unpatched", "ours-memory"],
         help="instead: py-spy the Rasa server of one variant under 10 callers",
     )
     bench.add_argument("--py-spy", default="py-spy", help="with --profile: py-spy's path")

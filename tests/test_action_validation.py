@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -102,43 +101,3 @@ def test_running_rasa_server_uses_the_compiled_validator(stack: RunningStack) ->
         encoding="utf-8", errors="replace"
     )
     assert "validated with a" in log and "compiled once" in log
-
-
-TRACKER_CHECK = r"""
-import asyncio, json, sqlite3, sys
-import bot.nlu.stateless  # what loading our model imports
-from bot.nlu import sqlite_tracker
-from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import SlotSet, UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
-
-path = sys.argv[1]
-domain = Domain.from_yaml("slots:\n  phone:\n    type: text\n    mappings: []\n")
-store = SQLTrackerStore(domain, dialect="sqlite", db=path)
-tracker = DialogueStateTracker.from_events("caller", [UserUttered("你好"), SlotSet("phone", "1")], domain.slots)
-asyncio.run(store.save(tracker))
-again = SQLTrackerStore(domain, dialect="sqlite", db=path)  # a new process would do the same
-back = asyncio.run(again.retrieve("caller"))
-mode = sqlite3.connect(path).execute("pragma journal_mode").fetchone()[0]
-print(json.dumps({"installed": sqlite_tracker.is_installed(), "journal_mode": mode,
-                  "phone": back.get_slot("phone"), "events": len(back.events)}))
-"""
-
-
-def test_sqlite_tracker_store_keeps_events_in_wal_mode(tmp_path: Path) -> None:
-    """The tracker store still persists every event (read back by a fresh store), in WAL mode."""
-    python = RASA_VENV / "bin" / "python"
-    if not python.exists():
-        pytest.skip(f"the Rasa environment ({python}) is missing: run `make setup`")
-    result = subprocess.run(
-        [str(python), "-c", TRACKER_CHECK, str(tmp_path / "tracker.db")],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        env=rasa_env(),
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
-    assert outcome == {"installed": True, "journal_mode": "wal", "phone": "1", "events": 2}

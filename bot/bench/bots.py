@@ -25,14 +25,12 @@ from bot.training import RASA_VENV, ensure_model, rasa_env, rasa_executable
 
 STOCK_TEMPLATE = Path(__file__).parent / "stock_bot"
 
-# Our variants: the default; without the two fixes (Rasa's own per-call validation, SQLite's
-# default rollback journal: how it was before); without the SQLite one only; and the in-memory
-# tracker store instead of SQLite (what persistence costs).
+# Our variants: the default; before the validator fix (Rasa's own per-call jsonschema
+# validation); and the in-memory tracker store instead of SQLite (what persistence costs).
 OUR_VARIANTS = {
     "ours": "ours as `hotline run` starts it (SQL tracker store on SQLite)",
-    "ours-unpatched": "ours before the fixes: Rasa's per-call jsonschema validation, SQLite "
-    "defaults (HOTLINE_RASA_STOCK_VALIDATION=1, HOTLINE_RASA_STOCK_SQLITE=1)",
-    "ours-stock-sqlite": "ours with SQLite's default journal (HOTLINE_RASA_STOCK_SQLITE=1)",
+    "ours-unpatched": "ours with Rasa's own per-call jsonschema validation "
+    "(HOTLINE_RASA_STOCK_VALIDATION=1), as before the fix",
     "ours-memory": "ours with Rasa's in-memory tracker store instead of SQLite",
 }
 
@@ -171,10 +169,7 @@ def our_bot(
     )
     upgrade(settings.database_url)
     stock_validation = "1" if variant == "ours-unpatched" else "0"
-    stock_sqlite = "1" if variant in ("ours-unpatched", "ours-stock-sqlite") else "0"
-    with _environ(
-        HOTLINE_RASA_STOCK_VALIDATION=stock_validation, HOTLINE_RASA_STOCK_SQLITE=stock_sqlite
-    ):
+    with _environ(HOTLINE_RASA_STOCK_VALIDATION=stock_validation):
         services = build_services(settings, model, with_web=False)
     if variant == "ours-memory":
         endpoints_file = settings.var_dir / "endpoints.yml"

@@ -9,13 +9,11 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from typing_extensions import Self
 
-from bot.nlu import action_validation, sqlite_tracker
+from bot.nlu import action_validation
 
 # Every Rasa process that loads our model imports this module (all our stateless components
-# derive from it), so there: action-server responses are validated with a validator compiled
-# once, and the SQLite tracker store commits with one fsync, not two (docs/bench.md).
+# derive from it), so action-server responses are validated with a validator compiled once.
 action_validation.install()
-sqlite_tracker.install()
 
 
 class StatelessComponent(GraphComponent):
