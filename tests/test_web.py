@@ -10,11 +10,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
 
 from bot.config import PROJECT_ROOT
+from bot.tickets.migrate import upgrade
 from tests.conftest import RunningStack, free_port, require
 
 pytestmark = pytest.mark.stack
@@ -86,12 +88,20 @@ def test_odd_input_is_answered(stack: RunningStack, message: str) -> None:
     assert response.json()["messages"], "the bot always says something"
 
 
-def test_rasa_down_is_said_politely(stack: RunningStack) -> None:
+def test_rasa_down_is_said_politely(stack: RunningStack, tmp_path: Path) -> None:
     nobody_there = f"http://127.0.0.1:{free_port()}"
     env_port = free_port()
+    database_url = f"sqlite:///{tmp_path / 'tickets.db'}"
+    upgrade(database_url)  # the gateway records the message even when Rasa is down
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.web"],
-        env={**os.environ, "HOTLINE_RASA_URL": nobody_there, "HOTLINE_WEB_PORT": str(env_port)},
+        env={
+            **os.environ,
+            "HOTLINE_RASA_URL": nobody_there,
+            "HOTLINE_WEB_PORT": str(env_port),
+            "HOTLINE_VAR_DIR": str(tmp_path),
+            "HOTLINE_DATABASE_URL": database_url,
+        },
         cwd=PROJECT_ROOT,
     )
     try:
@@ -173,3 +183,91 @@ def test_a_person_can_chat_in_the_browser(stack: RunningStack, browser) -> None:
     assert not browser.find_elements(By.CSS_SELECTOR, ".msg.user b")
     wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, ".msg.bot:last-child")))
     browser.save_screenshot(str(stack.settings.var_dir / "chat.png"))
+
+
+def _screenshot(browser, stack: RunningStack, name: str) -> None:  # type: ignore[no-untyped-def]
+    folder = stack.settings.var_dir / "screenshots"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.png"
+    browser.save_screenshot(str(path))
+    print(f"screenshot: {path}")
+
+
+@pytest.mark.browser
+def test_a_person_files_reloads_and_is_told_the_answer(stack: RunningStack, browser) -> None:  # type: ignore[no-untyped-def]
+    """End to end on a phone-sized page: the quick-start button, the whole form, the ticket card,
+    the history after a reload, and the department's answer pushed without sending anything."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.gateway_support import ANSWER, answer_ticket
+    from tests.test_conversation import QUESTIONS
+
+    browser.set_window_size(390, 844)
+    browser.get(f"{stack.settings.web_url}/")
+    wait = WebDriverWait(browser, 60)
+
+    def bots() -> list:  # type: ignore[type-arg]
+        return list(browser.find_elements(By.CSS_SELECTOR, ".msg.bot"))
+
+    def answered(before: int) -> None:
+        wait.until(
+            lambda d: len(bots()) > before and not d.find_element(By.ID, "typing").is_displayed()
+        )
+
+    def say(text: str) -> None:
+        before = len(bots())
+        browser.find_element(By.ID, "input").send_keys(text)
+        browser.find_element(By.ID, "send").click()
+        answered(before)
+
+    before = len(bots())
+    browser.find_element(By.CSS_SELECTOR, "button.quick-btn[data-message='我要投诉']").click()
+    answered(before)
+    assert browser.find_elements(By.CSS_SELECTOR, ".msg.user")[-1].text == "我要投诉"
+    say("我们小区南门那段路挖开三个月了，一直没人管，下雨全是泥。")
+    phone = "137" + str(time.time_ns())[-8:]
+
+    def latest_turn() -> str:
+        texts = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#log .msg")]
+        classes = [
+            e.get_attribute("class") for e in browser.find_elements(By.CSS_SELECTOR, "#log .msg")
+        ]
+        last_user = max(i for i, c in enumerate(classes) if "user" in c.split())
+        return " ".join(texts[last_user + 1 :])
+
+    def confirm_button() -> object | None:
+        buttons = bots()[-1].find_elements(By.CSS_SELECTOR, ".buttons button")
+        return next((b for b in buttons if b.text == "确认提交"), None)
+
+    for _ in range(12):
+        if confirm_button() is not None:
+            break
+        text = latest_turn()
+        question = next(q for q in QUESTIONS if q in text)
+        say(QUESTIONS[question] or phone)
+    confirm = confirm_button()
+    assert confirm is not None, latest_turn()
+    before = len(bots())
+    confirm.click()
+    answered(before)
+    assert browser.find_elements(By.CSS_SELECTOR, ".msg.user")[-1].text == "确认提交"
+    number = browser.find_element(By.CSS_SELECTOR, ".card .card-number").text
+    code = browser.find_element(By.CSS_SELECTOR, ".card .card-code").text
+    assert number.startswith("LY") and code.isdigit()
+    assert browser.find_element(By.CSS_SELECTOR, ".card button.copy").is_displayed()
+    # Nothing wider than the phone's screen.
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
+    _screenshot(browser, stack, "filed")
+    users = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".msg.user")]
+
+    browser.refresh()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".card .card-number"))
+    assert [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".msg.user")] == users
+    assert browser.find_element(By.CSS_SELECTOR, ".card .card-number").text == number
+    _screenshot(browser, stack, "reloaded")
+
+    answer_ticket(stack.engine, number)
+    pushed = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".msg.pushed"))
+    assert pushed[-1].text == f"您的工单 {number} 已有答复：{ANSWER}"
+    _screenshot(browser, stack, "answer-pushed")

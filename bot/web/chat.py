@@ -104,9 +104,22 @@ async def chat_history(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
     conversation = await gateway.current_conversation(WEB_CHANNEL, sender)
     rows = await gateway.history(conversation.id, HISTORY_LIMIT)
-    messages: list[dict[str, Any]] = [message_json(r) for r in rows]
+    messages = _shown_as_clicked([message_json(r) for r in rows])
     last_id = await gateway.run(gateway.store.last_message_id)
     return web.json_response({"messages": messages, "last_id": last_id})
+
+
+def _shown_as_clicked(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A clicked button was sent as its payload (/affirm); the page shows its title (确认提交),
+    as it did when the person clicked it."""
+    titles: dict[str, str] = {}
+    for message in messages:
+        if message["direction"] == "in":
+            message["shown"] = titles.get(message["text"], message["text"])
+            titles = {}
+        else:
+            titles.update((b["payload"], b["title"]) for b in message["buttons"])
+    return messages
 
 
 async def chat_new(request: web.Request) -> web.Response:
