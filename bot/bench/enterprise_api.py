@@ -1,0 +1,118 @@
+"""`python -m bot.bench.enterprise_api`: 50 concurrent one-click reports against the real stack.
+
+Starts Rasa + action server + web service with bot/stack.py on free ports and a fresh SQLite
+database (or uses --url of a running web service), registers one enterprise, sends N reports at
+once (the NLU classifies each: no category given), checks N distinct tickets exist and no
+request failed, and prints p50/p95 latency. The rate limit is raised for the run (one
+enterprise sending 50 at once is the point of the benchmark, not abuse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+from bot.config import PROJECT_ROOT, Settings
+from bot.domain.identifiers import uscc_check_char
+
+STORY = "洛龙区住建局拖欠我们工程款三十八万元，2025年8月验收完成至今未付，多次催要无果。"
+
+
+def _uscc() -> str:
+    first17 = f"914103{int(time.time() * 1000) % 10**11:011d}"
+    return first17 + (uscc_check_char(first17) or "0")
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile (no interpolation: a reported p95 is a latency that happened)."""
+    ordered = sorted(values)
+    rank = max(1, int(-(-share * len(ordered) // 1)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+async def run(url: str, count: int) -> int:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
+        async with http.post(
+            f"{url}/api/v1/enterprise/register",
+            json={
+                "name": "洛阳恒达机械有限公司",
+                "uscc": _uscc(),
+                "contact_name": "王建国",
+                "phone": "13837901234",
+            },
+        ) as resp:
+            if resp.status != 201:
+                print("registration failed:", resp.status, await resp.text())
+                return 1
+            token = (await resp.json())["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+
+        async def one(i: int) -> tuple[float, int, str | None]:
+            start = time.perf_counter()
+            async with http.post(
+                f"{url}/api/v1/enterprise/reports",
+                json={"description": f"{STORY}（第{i + 1}件）"},
+                headers={**headers, "Idempotency-Key": f"bench-{i}"},
+            ) as resp:
+                body = await resp.json()
+                elapsed = (time.perf_counter() - start) * 1000
+                return elapsed, resp.status, body.get("number")
+
+        # One warm-up report (first NLU parse and first DB connection are not the steady state).
+        await one(count)
+        results = await asyncio.gather(*(one(i) for i in range(count)))
+        latencies = [r[0] for r in results]
+        errors = [r for r in results if r[1] != 201]
+        numbers = {r[2] for r in results if r[2]}
+        async with http.get(f"{url}/api/v1/enterprise/reports?limit=100", headers=headers) as resp:
+            listed = {item["number"] for item in (await resp.json())["items"]}
+    print(
+        f"{count} concurrent reports: {len(errors)} errors, {len(numbers)} distinct tickets, "
+        f"{len(numbers & listed)} listed back"
+    )
+    print(
+        f"latency ms: p50 {percentile(latencies, 0.5):.0f}  p95 {percentile(latencies, 0.95):.0f}"
+        f"  max {max(latencies):.0f}  mean {statistics.mean(latencies):.0f}"
+    )
+    return 0 if not errors and len(numbers & listed) == count else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="a running web service (else the stack is started)")
+    parser.add_argument("-n", "--count", type=int, default=50)
+    args = parser.parse_args(argv)
+    if args.url:
+        return asyncio.run(run(args.url.rstrip("/"), args.count))
+    from bot.stack import Stack, build_services, free_port
+    from bot.tickets.migrate import upgrade
+    from bot.training import ensure_model
+
+    os.environ["HOTLINE_ENTERPRISE_RATE_BURST"] = str(args.count * 4)
+    with tempfile.TemporaryDirectory(prefix="bench-enterprise-") as tmp:
+        settings = Settings(
+            rasa_port=free_port(),
+            action_port=free_port(),
+            web_port=free_port(),
+            var_dir=Path(tmp),
+            sweep_seconds=0,
+        )
+        upgrade(settings.database_url)
+        stack = Stack(build_services(settings, ensure_model(PROJECT_ROOT / "models", quiet=True)))
+        stack.start()
+        try:
+            return asyncio.run(run(settings.web_url, args.count))
+        finally:
+            stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
