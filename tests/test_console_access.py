@@ -153,7 +153,10 @@ async def test_a_department_never_reads_another_departments_ticket(world, client
     for query in (f"department={w.other.department}", "q=停水", "district=涧西区", "handoff=1"):
         page = await (await client.get(f"/console/tickets?{query}")).text()
         assert w.other.number not in page, query
-    for path in (f"/console/tickets/{w.other.number}", f"/console/tickets/{w.other.number.lower()}"):
+    for path in (
+        f"/console/tickets/{w.other.number}",
+        f"/console/tickets/{w.other.number.lower()}",
+    ):
         assert (await client.get(path)).status == 404
     for action in ("reveal", "act"):
         response = await client.post(

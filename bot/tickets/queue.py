@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -134,3 +135,26 @@ def by_number(sessions: sessionmaker[Session], number: str) -> Ticket | None:
         ).first()
         session.expunge_all()
         return ticket
+
+
+def transcript(sessions: sessionmaker[Session], sender_id: str, limit: int = 500) -> list[Any]:
+    """The gateway's record of the conversation that filed a ticket (its Rasa sender id), oldest
+    first; empty when the ticket did not come from a recorded chat."""
+    from bot.tickets.models import Conversation, ConversationMessage
+
+    with sessions() as session:
+        conversation = session.scalars(
+            select(Conversation).where(Conversation.rasa_sender_id == sender_id)
+        ).first()
+        if conversation is None:
+            return []
+        rows = list(
+            session.scalars(
+                select(ConversationMessage)
+                .where(ConversationMessage.conversation_id == conversation.id)
+                .order_by(ConversationMessage.id)
+                .limit(limit)
+            )
+        )
+        session.expunge_all()
+        return rows

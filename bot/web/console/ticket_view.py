@@ -153,3 +153,20 @@ def events(
             }
         )
     return out
+
+
+_SPEAKERS = {"in": "来电人", "out": "智能助手", "operator": "人工坐席"}
+
+
+def transcript(
+    ticket: Ticket, messages: list[Any], account: Account, reveal: bool = False
+) -> list[dict[str, Any]] | None:
+    """The conversation as this user may read it; None when the identity is hidden from them
+    (a protected complainant's own words say who they are)."""
+    m = masker(ticket, account, reveal)
+    if m.hidden:
+        return None
+    return [
+        {"at": row.at, "who": _SPEAKERS.get(row.direction, row.direction), "text": m.text(row.text)}
+        for row in messages
+    ]

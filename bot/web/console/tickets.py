@@ -103,10 +103,12 @@ async def _ticket_page(
 ) -> web.Response:
     account = current_user(request)
     moment = now()
+    messages = await db(queue.transcript, request.app[SESSIONS], ticket.sender_id)
     return await render(
         request,
         "ticket.html",
         {
+            "transcript": ticket_view.transcript(ticket, messages, account, reveal),
             "t": ticket_view.row(ticket, account, moment, reveal),
             "ticket": ticket,
             "events": ticket_view.events(ticket, list(ticket.events), account, reveal),

@@ -10,6 +10,7 @@
   function lineChart(node, data) {
     var chart = echarts.init(node);
     chart.setOption({
+      animation: false, // drawn at once: what a screenshot or a printout shows is final
       tooltip: { trigger: "axis" },
       legend: { type: "scroll", top: 0 },
       grid: { top: 40, left: 40, right: 20, bottom: 30 },
@@ -27,6 +28,7 @@
     var keys = ["response", "resolution", "satisfaction", "sign_on_time", "answer_on_time"];
     var chart = echarts.init(node);
     chart.setOption({
+      animation: false, // drawn at once: what a screenshot or a printout shows is final
       tooltip: {},
       grid: { top: 20, left: 60, right: 20, bottom: 30 },
       xAxis: { type: "category", data: names },

@@ -9,6 +9,7 @@
         var board = data.board.slice(0, 15);
         var chart = echarts.init(node);
         chart.setOption({
+      animation: false, // drawn at once: what a screenshot or a printout shows is final
           tooltip: { trigger: "axis" },
           legend: { top: 0 },
           grid: { top: 40, left: 50, right: 50, bottom: 90 },
