@@ -73,7 +73,8 @@ def markdown(result: dict[str, Any], notes: str = "") -> str:
         f"Machine: {machine['cpu_model']}, {machine['cores']} cores, {machine['ram_gib']} GiB RAM, "
         f"{machine['os']}; Python {machine['python_service']} (load client, action servers), "
         f"{machine['python_rasa']} (Rasa). Load average at start: "
-        f"{', '.join(str(x) for x in machine['load_average_at_start'])} "
+        f"{', '.join(str(x) for x in machine['load_average_at_start'])}, at the end: "
+        f"{', '.join(str(x) for x in machine.get('load_average_at_end', []))} "
         "(the machine is shared; other jobs skew the numbers).",
         "",
         "The script: 8 messages of one complaint, each simulated caller with its own sender id, "

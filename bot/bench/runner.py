@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -102,7 +103,7 @@ def run_bench(options: Options) -> dict[str, Any]:
         "started_at": started_at,
         "command": options.command,
         "json_path": _relative(json_path),
-        "machine": machine,
+        "machine": {**machine, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
         "script": list(load.SCRIPT),
         "rounds": {str(c): options.rounds or DEFAULT_ROUNDS.get(c, 2) for c in options.levels},
         "transcripts": transcripts,
