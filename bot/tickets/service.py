@@ -388,6 +388,16 @@ class TicketService:
             )
             return int(ahead or 0) + 1
 
+    def mark_handoff(self, handoff_id: int, status: str) -> None:
+        """The operator queue: a person took the conversation (taken) or gave it back (done)."""
+        if status not in ("taken", "done"):
+            raise ValueError(status)
+        with self._sessions.begin() as session:
+            handoff = session.get(Handoff, handoff_id)
+            if handoff is None:
+                raise UnknownTicket(f"handoff {handoff_id}")
+            handoff.status = status
+
     def sweep(self) -> SweepResult:
         """Log 催办 for every lapsed deadline and 督办 for a further lapse (run periodically).
 

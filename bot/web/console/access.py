@@ -29,7 +29,14 @@ PUBLIC = "public"  # the sign-in page and static checks: no account needed
 # tickets, escalation and statistics; admin: accounts, departments, the routing table, the audit log.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "operator": frozenset(
-        {"tickets.view", "tickets.reveal", "tickets.export", "handoffs.view", "home"}
+        {
+            "tickets.view",
+            "tickets.reveal",
+            "tickets.export",
+            "handoffs.view",
+            "handoffs.take",
+            "home",
+        }
     ),
     "department": frozenset({"tickets.view", "tickets.reveal", "tickets.export", "home"}),
     "supervisor": frozenset(
@@ -38,6 +45,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "tickets.reveal",
             "tickets.export",
             "handoffs.view",
+            "handoffs.take",
             "stats.view",
             "home",
         }

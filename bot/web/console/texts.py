@@ -24,6 +24,10 @@ AUDIT_LABELS = {
     "user_enable": "启用用户",
     "user_password": "重置密码",
     "purge": "个人信息清理",
+    "takeover": "接管对话",
+    "release": "交还智能助手",
+    "operator_message": "人工回复",
+    "reveal_refused": "查看个人信息被拒绝",
 }
 
 PROTECTED = "（身份保护）"

@@ -196,6 +196,7 @@ async def handoffs(request: web.Request) -> web.Response:
     # The reason is the caller's own words: phone and ID numbers in it are masked.
     shown = [
         {
+            "id": h.id,
             "created_at": h.created_at,
             "channel": h.channel,
             "reason": mask_text(h.reason),

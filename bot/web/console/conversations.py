@@ -1,0 +1,109 @@
+"""Live takeover of a 转人工 conversation: the transcript, 接管 (the bot stops answering),
+messages typed by the operator (pushed to the person through the gateway), 交还 (the bot again).
+
+The gateway records and delivers; this module only says who holds the conversation
+(bot/tickets/takeover.py) and moves the queue entry through TicketService. Every step is audited.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.domain.privacy import mask_text
+from bot.tickets import queue, takeover
+from bot.tickets.models import Handoff
+from bot.web.console.access import audit, requires
+from bot.web.console.keys import SERVICE, SESSIONS
+from bot.web.console.pages import db, notify, render
+from bot.web.keys import GATEWAY
+
+_SPEAKERS = {"in": "来电人", "out": "智能助手", "operator": "人工坐席"}
+MAX_CHARS = 2000
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/handoffs/{id:\\d+}", conversation_page)
+    app.router.add_post("/handoffs/{id:\\d+}/{step:take|send|release}", step)
+
+
+async def _handoff(request: web.Request) -> Handoff:
+    found = await db(takeover.handoff, request.app[SESSIONS], int(request.match_info["id"]))
+    if found is None:
+        raise web.HTTPNotFound(text="没有这个转人工请求。")
+    return found
+
+
+@requires("handoffs.view")
+async def conversation_page(request: web.Request) -> web.Response:
+    handoff = await _handoff(request)
+    sessions = request.app[SESSIONS]
+    conversation = await db(takeover.conversation_of, sessions, handoff.sender_id)
+    messages = await db(queue.transcript, sessions, handoff.sender_id)
+    return await render(
+        request,
+        "conversation.html",
+        {
+            "handoff": handoff,
+            "conversation": conversation,
+            "reason": mask_text(handoff.reason),
+            # Phone and ID numbers stay masked here too; the ticket page reveals (audited).
+            "messages": [
+                {
+                    "at": m.at,
+                    "who": _SPEAKERS.get(m.direction, m.direction),
+                    "text": mask_text(m.text),
+                }
+                for m in messages
+            ],
+        },
+    )
+
+
+@requires("handoffs.take")
+async def step(request: web.Request) -> web.StreamResponse:
+    handoff = await _handoff(request)
+    target = f"/console/handoffs/{handoff.id}"
+    sessions = request.app[SESSIONS]
+    conversation = await db(takeover.conversation_of, sessions, handoff.sender_id)
+    if conversation is None:
+        await notify(request, "这个请求没有对应的对话记录，无法接管。", error=True)
+        raise web.HTTPSeeOther(target)
+    what = request.match_info["step"]
+    if what == "take":
+        if not await db(takeover.hand_to, sessions, conversation.id, "human"):
+            await notify(request, "对话已结束，无法接管。", error=True)
+            raise web.HTTPSeeOther(target)
+        await db(request.app[SERVICE].mark_handoff, handoff.id, "taken")
+        await audit(
+            request, "takeover", ticket=handoff.ticket_number, detail=f"对话 {conversation.id}"
+        )
+        await notify(request, "已接管：智能助手暂停回复，来电人的消息由您回复。")
+    elif what == "release":
+        await db(takeover.hand_to, sessions, conversation.id, "bot")
+        await db(request.app[SERVICE].mark_handoff, handoff.id, "done")
+        await audit(
+            request, "release", ticket=handoff.ticket_number, detail=f"对话 {conversation.id}"
+        )
+        await notify(request, "已交还智能助手。")
+    else:
+        form = await request.post()
+        text = str(form.get("text", "")).strip()[:MAX_CHARS]
+        if not text:
+            await notify(request, "请输入要发送的内容。", error=True)
+            raise web.HTTPSeeOther(target)
+        if conversation.state != "human":
+            await notify(request, "请先接管对话再发送。", error=True)
+            raise web.HTTPSeeOther(target)
+        from bot.web.gateway import Reply
+
+        delivered = await request.config_dict[GATEWAY].push(
+            conversation.id, [Reply(text=text)], direction="operator"
+        )
+        await audit(
+            request,
+            "operator_message",
+            ticket=handoff.ticket_number,
+            detail=f"对话 {conversation.id}",
+        )
+        await notify(request, "已发送。" if delivered else "已记录；来电人下次打开对话时可见。")
+    raise web.HTTPSeeOther(target)
