@@ -69,7 +69,7 @@ async def test_a_complaint_is_walked_through_by_typed_numbers(
 ) -> None:
     async with running_wechat(stack, tmp_path) as wechat:
         openid = new_openid()
-        assert "描述" in await wechat.say(openid, "我要投诉")
+        assert "描述" in await wechat.answer(openid, "我要投诉")
         answers = {
             "哪个单位": "城市管理局",
             "哪个区县": "洛龙区",
@@ -81,20 +81,21 @@ async def test_a_complaint_is_walked_through_by_typed_numbers(
             "怎么称呼": ("匿名", "１"),
             "身份保密吗": ("不需要", ""),
         }
-        reply = await wechat.say(openid, "小区南门那段路挖开三个月了，一直没人管，下雨全是泥。")
+        reply = await wechat.answer(openid, "小区南门那段路挖开三个月了，一直没人管，下雨全是泥。")
         for _ in range(10):
             if "请核对" in reply:
                 break
-            question = next(q for q in [*answers, *choices] if q in reply)
+            question = next((q for q in [*answers, *choices] if q in reply), None)
+            assert question is not None, f"unexpected reply: {reply}"
             if question in choices:
                 title, typed = choices[question]
                 typed = typed or _choice(reply, title)
                 assert _choice(reply, title) == typed.translate(str.maketrans("１", "1"))
-                reply = await wechat.say(openid, typed)
+                reply = await wechat.answer(openid, typed)
             else:
-                reply = await wechat.say(openid, answers[question])
+                reply = await wechat.answer(openid, answers[question])
         assert reply.endswith("1. 确认提交 2. 修改 3. 取消 — 回复数字选择"), reply
-        filed = await wechat.say(openid, "1")
+        filed = await wechat.answer(openid, "1")
         number = re.search(r"工单号是 (LY\d{8}-\d{4})", filed)
         assert number and "已受理" in filed, filed
         sent = wechat.relayed(openid)

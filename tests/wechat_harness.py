@@ -157,6 +157,15 @@ class WeChat:
         """A text message; the passive reply's Content, or "" when the reply is "success"."""
         return await self.reply_to(text_xml(openid, content, msgid or next_msgid()), openid)
 
+    async def answer(self, openid: str, content: str) -> str:
+        """The bot's answer however it came: passively, or (the machine being slow) through the
+        customer-service API after a "success"."""
+        pushed_before = len(self.api.texts_to(openid))
+        reply = await self.say(openid, content)
+        if reply:
+            return reply
+        return (await self.api.wait_for_text(openid, pushed_before + 1))[pushed_before]
+
     async def reply_to(self, xml: str, openid: str) -> str:
         response = await self.post(xml)
         assert response.status == 200, await response.text()
