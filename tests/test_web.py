@@ -185,9 +185,9 @@ def test_a_person_can_chat_in_the_browser(stack: RunningStack, browser) -> None:
     browser.save_screenshot(str(stack.settings.var_dir / "chat.png"))
 
 
-def _screenshot(browser, stack: RunningStack, name: str) -> None:  # type: ignore[no-untyped-def]
-    folder = stack.settings.var_dir / "screenshots"
-    folder.mkdir(exist_ok=True)
+def _screenshot(browser, name: str) -> None:  # type: ignore[no-untyped-def]
+    folder = PROJECT_ROOT / "var" / "screenshots"  # kept after the run (pytest's tmp dirs rotate)
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     browser.save_screenshot(str(path))
     print(f"screenshot: {path}")
@@ -258,16 +258,16 @@ def test_a_person_files_reloads_and_is_told_the_answer(stack: RunningStack, brow
     assert browser.find_element(By.CSS_SELECTOR, ".card button.copy").is_displayed()
     # Nothing wider than the phone's screen.
     assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
-    _screenshot(browser, stack, "filed")
+    _screenshot(browser, "filed")
     users = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".msg.user")]
 
     browser.refresh()
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".card .card-number"))
     assert [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".msg.user")] == users
     assert browser.find_element(By.CSS_SELECTOR, ".card .card-number").text == number
-    _screenshot(browser, stack, "reloaded")
+    _screenshot(browser, "reloaded")
 
     answer_ticket(stack.engine, number)
     pushed = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".msg.pushed"))
     assert pushed[-1].text == f"您的工单 {number} 已有答复：{ANSWER}"
-    _screenshot(browser, stack, "answer-pushed")
+    _screenshot(browser, "answer-pushed")
