@@ -2,8 +2,10 @@
 WeChat configured, in front of the session's real Rasa (through a counting, optionally slow,
 proxy), with the customer-service API faked on 127.0.0.1 (tests/fake_wechat_api.py).
 
-The shared `stack` fixture's web service is left as it is; this app uses the stack's Rasa and
-ticket database, so answers are the bot's real ones.
+The shared `stack` fixture's web service is left as it is: each test needs its own deadline, its
+own fake API address and a Rasa it can slow down, which a subprocess started once per session
+cannot give. This app uses the stack's Rasa and ticket database (the gateway's record), so the
+answers are the bot's real ones.
 """
 
 from __future__ import annotations
@@ -190,8 +192,10 @@ def next_msgid() -> int:
 
 @asynccontextmanager
 async def running_wechat(
-    stack: RunningStack, var_dir: Path, *, deadline: float = 4.5
+    stack: RunningStack, var_dir: Path, *, deadline: float = 20.0
 ) -> AsyncIterator[WeChat]:
+    """`deadline` is long by default: tests of the passive reply must not turn into tests of the
+    machine's load; the deadline's own tests and the measurement set theirs."""
     api = FakeWeChatAPI(APPID, SECRET)
     await api.start()
     rasa = RasaProxy(stack.settings.rasa_url)
