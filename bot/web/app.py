@@ -55,6 +55,6 @@ def create_app(settings: Settings) -> web.Application:
     enterprise_chat.setup_routes(app)
     setup_console(app, settings)
     if settings.wechat_enabled:
-        wechat.setup_wechat(app, wechat.rasa_relay)
+        wechat.setup_wechat(app)
     app.router.add_static("/static/", HERE / "static", name="static")
     return app
