@@ -77,7 +77,9 @@ def slots_before_turn(tracker: Tracker) -> dict[str, Any]:
 
     Rasa writes its extraction as slot events right after the user event; a form's validation
     tracker repeats them at its end. Both are left out; slots set by actions after the message
-    (the second of two matters is set up by the filing action) are kept.
+    (the second of two matters is set up by the filing action) are kept. A slot no event in view
+    mentions keeps the value Rasa sent (the tracker's events start at the session, and a value set
+    before it — an enterprise's profile — is only in the slots).
     """
     events = list(tracker.events)
     trailing = 0
@@ -85,9 +87,10 @@ def slots_before_turn(tracker: Tracker) -> dict[str, Any]:
         if event.get("event") != "slot":
             break
         trailing += 1
+    extracted = {str(e.get("name")) for e in events[len(events) - trailing :]}
     events = events[: len(events) - trailing]
     last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
-    slots: dict[str, Any] = {}
+    replayed: dict[str, Any] = {}
     in_extraction = False
     for index, event in enumerate(events):
         kind = event.get("event")
@@ -101,8 +104,13 @@ def slots_before_turn(tracker: Tracker) -> dict[str, Any]:
         if kind != "slot":
             in_extraction = False
             if kind in ("restart", "session_started"):
-                slots.clear()
+                replayed.clear()
             continue
-        if not in_extraction:
-            slots[str(event.get("name"))] = event.get("value")
+        if in_extraction:
+            extracted.add(str(event.get("name")))
+        else:
+            replayed[str(event.get("name"))] = event.get("value")
+    slots = {name: value for name, value in tracker.slots.items() if name not in extracted}
+    slots.update({name: None for name in extracted})
+    slots.update(replayed)
     return slots

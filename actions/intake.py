@@ -80,7 +80,7 @@ def intake_questions(get: Callable[[str], Any], *, answered: bool = False) -> li
 class ValidateComplaintForm(ReadingFormValidation):
     """The complaint intake; the reading machinery is in the base, the intake's facts here."""
 
-    form_slots = FORM_SLOTS
+    form_slots = (*FORM_SLOTS, "enterprise_verified")
 
     def name(self) -> str:
         return "validate_complaint_form"

@@ -25,6 +25,7 @@ from bot.web.keys import GATEWAY, HTTP_CLIENT, SETTINGS
 
 logger = logging.getLogger("bot.web.enterprise_chat")
 
+UNAVAILABLE = "智能助手暂时无法接入，请稍后再试，或使用一键报送页面。"
 LINK_EXPIRED = (
     "这个对话链接已失效（10分钟内有效，只能用一次）。请回到企业一键报送页面重新打开对话。"
 )
@@ -48,14 +49,19 @@ def profile_events(profile: EnterpriseProfile) -> list[dict[str, Any]]:
 
 
 async def bind(app: web.Application, rasa_sender_id: str, profile: EnterpriseProfile) -> None:
+    """Two posts: the first opens the conversation's session, so the profile's slot events are
+    stamped after its start (Rasa's SQL tracker store loads only events stamped at or after the
+    latest session start, and events posted to a new conversation are stamped before it)."""
     url = f"{app[SETTINGS].rasa_url}/conversations/{rasa_sender_id}/tracker/events"
-    try:
-        async with app[HTTP_CLIENT].post(url, json=profile_events(profile)) as resp:
-            if resp.status != 200:
-                logger.warning("Rasa refused the enterprise profile: %s", resp.status)
-                raise UserError(502, "智能助手暂时无法接入，请稍后再试，或使用一键报送页面。")
-    except (aiohttp.ClientError, TimeoutError):
-        raise UserError(503, "智能助手暂时无法接入，请稍后再试，或使用一键报送页面。") from None
+    opening = [{"event": "action", "name": "action_listen"}]
+    for events in (opening, profile_events(profile)):
+        try:
+            async with app[HTTP_CLIENT].post(url, json=events) as resp:
+                if resp.status != 200:
+                    logger.warning("Rasa refused the enterprise profile: %s", resp.status)
+                    raise UserError(502, UNAVAILABLE)
+        except (aiohttp.ClientError, TimeoutError):
+            raise UserError(503, UNAVAILABLE) from None
 
 
 async def open_chat(request: web.Request) -> web.StreamResponse:
