@@ -156,8 +156,12 @@ class EnterpriseRegistry:
         session_factory: sessionmaker[Session],
         key: bytes,
         clock: Callable[[], dt.datetime] = utcnow,
+        *,
+        read_sessions: sessionmaker[Session] | None = None,
     ) -> None:
         self._sessions = session_factory
+        # Plain reads (token lookups) may use a factory that does not take SQLite's write lock.
+        self._reads = read_sessions or session_factory
         self._key = key
         self._clock = clock
 
@@ -204,14 +208,14 @@ class EnterpriseRegistry:
     def profile_for_token(self, token: str) -> EnterpriseProfile | None:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
             return None
-        with self._sessions() as session:
+        with self._reads() as session:
             enterprise = session.scalars(
                 select(Enterprise).where(Enterprise.token_hash == self.token_hash(token))
             ).first()
             return _profile(enterprise) if enterprise else None
 
     def profile(self, enterprise_id: int) -> EnterpriseProfile | None:
-        with self._sessions() as session:
+        with self._reads() as session:
             enterprise = session.get(Enterprise, enterprise_id)
             return _profile(enterprise) if enterprise else None
 

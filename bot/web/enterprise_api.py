@@ -17,13 +17,14 @@ from typing import Any
 
 import yaml
 from aiohttp import web
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.categories import category_label
 from bot.domain.privacy import mask_uscc
 from bot.domain.workdays import WorkCalendar, load_calendar
 from bot.tickets import enterprise_reads as reads
-from bot.tickets.db import make_engine, make_session_factory
+from bot.tickets.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, make_session_factory
 from bot.tickets.enterprises import (
     MAX_IDEMPOTENCY_KEY,
     DuplicateEnterprise,
@@ -62,17 +63,39 @@ async def _context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
+    read_engine = read_only_engine(settings.database_url) or engine
+    reads_factory = make_session_factory(read_engine)
     key = load_or_create_key(settings.var_dir, settings.enterprise_key)
     app[CONTEXT] = EnterpriseContext(
-        registry=EnterpriseRegistry(sessions, key),
+        registry=EnterpriseRegistry(sessions, key, read_sessions=reads_factory),
         tickets=TicketService(sessions),
         limiter=RateLimiter(settings.enterprise_rate_burst, settings.enterprise_rate_per_second),
         calendar=load_calendar(),
         key=key,
-        sessions=sessions,
+        sessions=reads_factory,
     )
     yield
     engine.dispose()
+    read_engine.dispose()
+
+
+def read_only_engine(url: str) -> Engine | None:
+    """SQLite: an engine for plain reads that starts deferred transactions. The service's engine
+    opens every transaction with BEGIN IMMEDIATE (right for read-then-write), which also makes
+    every read wait for the write lock; in WAL mode a reader needs no lock at all. None for
+    other databases (their reads never wait for writers)."""
+    if not url.startswith("sqlite"):
+        return None
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    return engine
 
 
 def setup_enterprise_api(app: web.Application) -> None:
