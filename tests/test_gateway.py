@@ -12,8 +12,11 @@ import pytest
 import requests
 from sqlalchemy import func, select, update
 
+from bot.tickets.conversations import ConversationStore
+from bot.tickets.db import make_session_factory
 from bot.tickets.models import Conversation, ConversationMessage
 from bot.tickets.notices import ANSWER_NOTICE
+from bot.web.gateway import Reply
 from tests.conftest import RunningStack
 from tests.gateway_support import ANSWER, answer_ticket, conversations_of, count_messages
 from tests.test_conversation import QUESTIONS
@@ -181,3 +184,31 @@ def test_bad_requests_get_a_clear_answer_and_store_nothing(
 def test_history_for_a_stranger_is_empty_and_opens_nothing(stack: RunningStack) -> None:
     response = requests.get(f"{stack.settings.web_url}/api/chat/history", timeout=10)
     assert response.status_code == 200 and response.json()["messages"] == []
+
+
+def test_a_message_recorded_by_another_process_reaches_the_stream(stack: RunningStack) -> None:
+    """The multi-replica path: nothing wakes this process's hub, the stream's re-read finds it."""
+    session, key = _person(stack)
+    _say(stack, session, "你好")
+    (conversation,) = conversations_of(stack.engine, key)
+    after = session.get(f"{stack.settings.web_url}/api/chat/history", timeout=10).json()["last_id"]
+    events = session.get(
+        f"{stack.settings.web_url}/api/chat/events",
+        params={"after": after},
+        stream=True,
+        timeout=(5, 30),
+    )
+    lines = (line for line in events.iter_lines(decode_unicode=True) if line)
+    assert next(lines) == ": connected"
+    store = ConversationStore(make_session_factory(stack.engine))
+    started = time.monotonic()
+    store.push(conversation.id, [Reply("您好，我是12345的工作人员，这就帮您处理。")], "operator")
+    event = [next(lines) for _ in range(3)]
+    events.close()
+    assert event[0].startswith("id: ") and event[1] == "event: message"
+    pushed = json.loads(event[2].removeprefix("data: "))
+    assert (pushed["direction"], pushed["text"]) == (
+        "operator",
+        "您好，我是12345的工作人员，这就帮您处理。",
+    )
+    assert time.monotonic() - started < 10  # the re-read interval is 3 s
