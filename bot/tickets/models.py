@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -197,6 +198,8 @@ class Conversation(Base):
     (with a new Rasa sender id) and leaves the old transcript recorded."""
 
     __tablename__ = "conversations"
+    # The current thread of a person on a channel: newest by id for (channel, sender_key).
+    __table_args__ = (Index("ix_conversations_channel_sender_key", "channel", "sender_key", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(32))  # web / wechat / enterprise
@@ -225,7 +228,7 @@ class ConversationMessage(Base):
     # The channel's own message id (WeChat MsgId …): a retried delivery is answered once.
     external_id: Mapped[str | None] = mapped_column(String(128))
     # Outbound: the inbound message it answers (NULL when pushed out of band).
-    reply_to: Mapped[int | None] = mapped_column(Integer)
+    reply_to: Mapped[int | None] = mapped_column(Integer, index=True)
     # Inbound: set once its replies are recorded, so a duplicate knows they are complete.
     replied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     pushed: Mapped[bool] = mapped_column(Boolean, default=False)  # sent out of band (SSE …)
