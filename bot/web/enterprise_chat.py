@@ -15,6 +15,7 @@ import secrets
 from typing import Any
 
 import aiohttp
+import aiohttp_jinja2
 from aiohttp import web
 
 from bot.tickets.enterprises import EnterpriseProfile
@@ -66,13 +67,15 @@ async def bind(app: web.Application, rasa_sender_id: str, profile: EnterprisePro
 
 async def open_chat(request: web.Request) -> web.StreamResponse:
     code = request.query.get("code", "")
-    if not code or len(code) > 100:
-        raise UserError(400, LINK_EXPIRED)
-    registry = request.app[CONTEXT].registry
     gateway = request.app[GATEWAY]
-    profile = await gateway.run(registry.redeem_chat_link, code)
+    profile = None
+    if code and len(code) <= 100:
+        profile = await gateway.run(request.app[CONTEXT].registry.redeem_chat_link, code)
     if profile is None:
-        raise UserError(400, LINK_EXPIRED)
+        # Opened in a browser: a page a person can read, not a JSON error.
+        return aiohttp_jinja2.render_template(
+            "enterprise_link_expired.html", request, {"message": LINK_EXPIRED}, status=400
+        )
     sender_key = _sender_key(request) or secrets.token_hex(16)
     conversation = await gateway.new_conversation("web", sender_key)
     await bind(request.app, conversation.rasa_sender_id, profile)
