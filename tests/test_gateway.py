@@ -17,6 +17,7 @@ from bot.tickets.db import make_session_factory
 from bot.tickets.models import Conversation, ConversationMessage
 from bot.tickets.notices import ANSWER_NOTICE
 from bot.web.gateway import Reply
+from bot.web.push import HEARTBEAT_SECONDS
 from tests.conftest import RunningStack
 from tests.gateway_support import ANSWER, answer_ticket, conversations_of, count_messages
 from tests.test_conversation import QUESTIONS
@@ -212,3 +213,15 @@ def test_a_message_recorded_by_another_process_reaches_the_stream(stack: Running
         "您好，我是12345的工作人员，这就帮您处理。",
     )
     assert time.monotonic() - started < 10  # the re-read interval is 3 s
+
+
+def test_a_quiet_stream_gets_heartbeats(stack: RunningStack) -> None:
+    """Proxies close idle connections (nginx after 60 s): a comment line keeps the stream alive."""
+    session, _ = _person(stack)
+    started = time.monotonic()
+    events = session.get(f"{stack.settings.web_url}/api/chat/events", stream=True, timeout=(5, 30))
+    lines = (line for line in events.iter_lines(decode_unicode=True) if line)
+    assert next(lines) == ": connected"
+    assert next(lines) == ": heartbeat"
+    events.close()
+    assert HEARTBEAT_SECONDS <= time.monotonic() - started < HEARTBEAT_SECONDS + 5
