@@ -25,6 +25,7 @@ from types import FrameType
 from typing import Any
 
 from bot.config import Settings, load_settings
+from bot.tickets import enterprise_cli
 
 
 def cmd_db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
@@ -321,6 +322,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     user_add.add_argument("--department", help="the department a department handler works for")
     user_add.set_defaults(func=cmd_user_add)
+    enterprise = sub.add_parser("enterprise", help="enterprise one-click reporting")
+    enterprise_sub = enterprise.add_subparsers(dest="enterprise_command", required=True)
+    enterprise_add = enterprise_sub.add_parser(
+        "add", help="register an enterprise; prints its token"
+    )
+    enterprise_cli.add_arguments(enterprise_add)
+    enterprise_add.set_defaults(func=enterprise_cli.cmd_enterprise_add)
     purge = sub.add_parser(
         "purge", help="blank/mask personal data of tickets older than N days (statistics stay)"
     )
