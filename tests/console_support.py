@@ -19,7 +19,12 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def settings_for(database_url: str, var_dir: Path) -> Settings:
-    return Settings(database_url=database_url, var_dir=var_dir, sweep_seconds=0)
+    """The web app for console tests: no deadline sweep, no answered-ticket notifier. (The
+    notifier's thread can still hold a database connection when its task is cancelled at
+    shutdown; the engine is disposed under it and the connection is garbage-collected open.)"""
+    return Settings(
+        database_url=database_url, var_dir=var_dir, sweep_seconds=0, notice_poll_seconds=0
+    )
 
 
 def csrf_of(html: str) -> str:

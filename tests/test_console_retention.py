@@ -118,7 +118,11 @@ async def test_the_web_service_purges_on_its_schedule(sqlite_url: str, tmp_path:
 
     old, new = seed(sqlite_url)
     settings = Settings(
-        database_url=sqlite_url, var_dir=tmp_path, sweep_seconds=0, retention_days=365
+        database_url=sqlite_url,
+        var_dir=tmp_path,
+        sweep_seconds=0,
+        notice_poll_seconds=0,
+        retention_days=365,
     )
     server = TestServer(create_app(settings))
     await server.start_server()
