@@ -112,8 +112,16 @@ async def register_submit(request: web.Request) -> web.StreamResponse:
 # -- session ---------------------------------------------------------------------------------------
 
 
+def _issued(profile: EnterpriseProfile) -> int:
+    """When the token was issued, in microseconds: a rotation within the same second as the
+    sign-in still changes it."""
+    return (profile.token_issued_at - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(
+        microseconds=1
+    )
+
+
 def _session_value(key: bytes, profile: EnterpriseProfile) -> str:
-    payload = f"{profile.id}.{int(profile.token_issued_at.timestamp())}.{int(time.time()) + SESSION_SECONDS}"
+    payload = f"{profile.id}.{_issued(profile)}.{int(time.time()) + SESSION_SECONDS}"
     return f"{payload}.{_sign(key, payload)}"
 
 
@@ -130,7 +138,7 @@ async def _session_profile(request: web.Request) -> tuple[EnterpriseProfile, str
     if int(parts[2]) < time.time():
         return None
     profile = await asyncio.to_thread(context.registry.profile, int(parts[0]))
-    if profile is None or int(profile.token_issued_at.timestamp()) != int(parts[1]):
+    if profile is None or _issued(profile) != int(parts[1]):
         return None  # the token was rotated: the session ends with it
     return profile, _sign(context.key, f"csrf:{value}")
 
