@@ -39,9 +39,11 @@ def facts_in(heard: Heard) -> dict[str, Any]:
             # 「去年就完工了」 is background, not when the matter began: a year alone counts only
             # when the caller wrote it out (2023年就完工验收了).
             found = [e for e in found if len(str(e.get("value"))) > 4 or _typed_digits(heard, e)]
-        values = [e.get("value") for e in found if e.get("value") not in (None, "")]
-        if values:
-            facts[slot] = values[0]
+        found = [e for e in found if e.get("value") not in (None, "")]
+        if found:
+            # 「欠俺四万三千多……条子上写的是四万三千二」: a value the caller sets right is the one.
+            restated = [e for e in found if _restated(normalize(heard.text), e)]
+            facts[slot] = (restated or found)[-1 if restated else 0].get("value")
     if "amount" not in facts:
         paid = find_paid_amount(normalize(heard.text))  # 一趟多掏了两千三: a sum said without 元
         if paid is not None:
@@ -93,6 +95,17 @@ def qualified(name: str, text: str) -> str:
                 place_name = found.group(1)
                 return place_name + (body[1:] if body[0] == place_name[-1] else body)
     return name
+
+
+_RESTATED = re.compile(
+    r"(?:就是|其实是|实际是|应该是|准确地?说是?|写的是|写着|改成|不是.{1,8}是)\s*$"
+)
+
+
+def _restated(text: str, entity: dict[str, Any]) -> bool:
+    """The value follows words that set a figure right (就是…, 写的是…, 应该是…)."""
+    start = entity.get("start")
+    return isinstance(start, int) and _RESTATED.search(text[max(0, start - 12) : start]) is not None
 
 
 def _counted(text: str, entity: dict[str, Any]) -> bool:
