@@ -67,11 +67,21 @@ async def test_pages_need_a_sign_in_and_the_cookie_holds_only_a_key(world, clien
     header = signed_in.headers["Set-Cookie"]
     assert "HttpOnly" in header and "SameSite=Strict" in header and "Path=/console/" in header
     assert "Secure" not in header  # plain HTTP here; Secure over HTTPS (X-Forwarded-Proto)
+    page = await client.get("/console/tickets")
+    assert "script-src 'self';" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
     with world[0].sessions() as session:
         row = session.get(ConsoleSession, cookie.value)
         assert row is not None and '"user_id"' in row.data
     # A new key at sign-in: the anonymous session's key (from the login page) is gone.
     assert cookie.value != token
+    behind_tls = await client.post(
+        "/console/logout",
+        data={"csrf_token": csrf_of(await page.text())},
+        headers={"X-Forwarded-Proto": "https"},
+        allow_redirects=False,
+    )
+    assert behind_tls.status == 303 and "Secure" in behind_tls.headers["Set-Cookie"]
 
 
 async def test_a_post_without_or_with_a_wrong_csrf_token_is_refused(world, client_factory) -> None:
