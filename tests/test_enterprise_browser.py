@@ -7,7 +7,7 @@ import requests
 
 from tests.conftest import RunningStack
 from tests.enterprise_support import make_uscc
-from tests.test_web import browser  # noqa: F401 — the shared headless Chromium fixture
+from tests.test_web import _screenshot, browser  # noqa: F401 — the shared Chromium fixture
 
 
 @pytest.mark.browser
@@ -46,11 +46,10 @@ def test_an_enterprise_signs_in_and_files_with_one_click(stack: RunningStack, br
     number = browser.find_element(By.ID, "number").text
     assert number.startswith("LY") and len(browser.find_element(By.ID, "access-code").text) == 6
     assert "承办单位" in card.text and "签收期限" in card.text
+    assert browser.find_element(By.CSS_SELECTOR, "button.copy").text == "复制"
     # Readable on the phone: nothing wider than the screen.
     assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
-    folder = stack.settings.var_dir / "screenshots"
-    folder.mkdir(exist_ok=True)
-    browser.save_screenshot(str(folder / "enterprise_report.png"))
+    _screenshot(browser, "enterprise_report")
     listed = requests.get(
         f"{base}/api/v1/enterprise/reports",
         headers={"Authorization": f"Bearer {token}"},

@@ -64,7 +64,7 @@ PAGES: dict[str, str] = {
     "bad_token": "令牌无效或已更换，请检查后重试。",
     "filed": "已受理，并已当日交办。",
     "filed_waiting": "已受理，将由话务员当日派单。",
-    "copy": "复制",
+    "copy_button": "复制",
     "copied": "已复制",
 }
 
