@@ -105,8 +105,10 @@ def _resume_id(request: web.Request) -> int:
     return int(raw) if raw.isdigit() and len(raw) < 18 else 0
 
 
-async def _notify_loop(gateway: Gateway, every: float) -> None:
-    while True:
+async def _notify_loop(gateway: Gateway, every: float, stop: asyncio.Event) -> None:
+    """Rounds until `stop` is set; a round in progress finishes first, so its worker thread never
+    holds a database connection while the engine is disposed at shutdown."""
+    while not stop.is_set():
         try:
             claimed = await gateway.run(claim_answer_notices, gateway.store.sessions)
             for item in claimed:
@@ -116,7 +118,8 @@ async def _notify_loop(gateway: Gateway, every: float) -> None:
                 logger.info("ticket notices: %d recorded", len(claimed))
         except Exception:
             logger.exception("ticket notice round failed; retrying next round")
-        await asyncio.sleep(every)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
 
 
 async def push_context(app: web.Application) -> AsyncIterator[None]:
@@ -130,9 +133,9 @@ async def push_context(app: web.Application) -> AsyncIterator[None]:
 
     gateway.register_pusher(WEB_CHANNEL, web_pusher)
     every = app[SETTINGS].notice_poll_seconds
-    task = asyncio.create_task(_notify_loop(gateway, every)) if every > 0 else None
+    stop = asyncio.Event()
+    task = asyncio.create_task(_notify_loop(gateway, every, stop)) if every > 0 else None
     yield
     if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        stop.set()
+        await task
