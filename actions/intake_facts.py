@@ -54,7 +54,7 @@ def facts_in(heard: Heard) -> dict[str, Any]:
         facts["caller_type"] = "企业"
     text = normalize(heard.text)
     names = [
-        str(e.get("value")).strip()
+        _with_own_place(text, e)
         for e in heard.entities
         if e.get("entity") == "organization"
         and str(e.get("value") or "").strip()
@@ -62,9 +62,10 @@ def facts_in(heard: Heard) -> dict[str, Any]:
         and not _counted(text, e)
     ]
     if not names:
-        # The NLU found no respondent, but the story names a village or town's body
-        # (「平乐镇后营村的……村委会答应给补偿」).
-        names = [body for body in _PLACE_OF if body in text]
+        # The NLU found no respondent, but the story names the caller's own township's or
+        # estate's body (「俺们镇上卫生院」) or a village's (「平乐镇后营村的……村委会答应给补偿」).
+        own_body = _OWN_PLACE_BODY.search(text)
+        names = [own_body.group(1)] if own_body else [b for b in _PLACE_OF if b in text]
     names = [qualified(n, heard.text) for n in names]
     names = [n for n in names if not is_generic_organization(n)]
     if names:
@@ -95,6 +96,28 @@ def qualified(name: str, text: str) -> str:
                 place_name = found.group(1)
                 return place_name + (body[1:] if body[0] == place_name[-1] else body)
     return name
+
+
+# 「俺们镇上卫生院」「我们小区物业」: the caller's own township's clinic or estate's manager is one
+# body a department can find (with the district); 「一个卫生院」 is not.
+_OWN_PLACE = re.compile(
+    r"(?:我们|俺们|咱们|咱|我|俺)(?:的)?(镇上|镇里|乡里|村里|村上|小区|社区|街道|单元楼?)的?\s*$"
+)
+
+
+_OWN_PLACE_BODY = re.compile(
+    r"(?:我们|俺们|咱们|咱)(?:的)?((?:镇上|镇里|乡里|村里|村上|小区|社区|街道)的?"
+    r"(?:卫生院|医院|学校|小学|中学|幼儿园|物业公司|物业|村委会|居委会|派出所|供水站|供电所))"
+)
+
+
+def _with_own_place(text: str, entity: dict[str, Any]) -> str:
+    value = str(entity.get("value")).strip()
+    start = entity.get("start")
+    if not isinstance(start, int) or not is_generic_organization(value):
+        return value
+    found = _OWN_PLACE.search(text[max(0, start - 8) : start])
+    return found.group(1) + value if found else value
 
 
 _RESTATED = re.compile(
