@@ -61,7 +61,15 @@ def is_required(slot: str) -> bool:
 
 def says_unknown(text: str) -> bool:
     cleaned = re.sub(r"[\s,.，。!！?？~～]+", "", normalize(text))
-    return any(cleaned.startswith(w) or cleaned == w for w in intake_table()["unknown_words"])
+    words = intake_table()["unknown_words"]
+    if any(cleaned.startswith(w) or cleaned == w for w in words):
+        return True
+    # 「具体多少俺说不清」: a short answer that only says the caller does not know.
+    return (
+        len(cleaned) <= 12
+        and not re.search(r"\d", cleaned)
+        and any(w in cleaned for w in words if len(w) >= 3)
+    )
 
 
 def says_anonymous(text: str) -> bool:
