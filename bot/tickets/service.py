@@ -600,14 +600,7 @@ class TicketService:
         return self._calendar.end_of_working_day(day, CHINA_TZ).astimezone(dt.UTC)
 
     def _current_due(self, ticket: Ticket) -> dt.datetime | None:
-        """The deadline of the step the ticket waits for now (None once answered)."""
-        if ticket.status in ("received", "returned"):
-            return ticket.dispatch_due_at
-        if ticket.status == "dispatched":
-            return ticket.sign_due_at
-        if ticket.status in ("signed", "in_progress"):
-            return ticket.answer_due_at
-        return None
+        return current_due(ticket)
 
     def _view(self, ticket: Ticket, now: dt.datetime | None = None) -> TicketView:
         now = now or self._clock()
@@ -669,3 +662,15 @@ def _key(text: str | None) -> str:
 
 def _money(value: Decimal | None) -> str:
     return "未提供" if value is None else f"{value:,.2f}元"
+
+
+def current_due(ticket: Ticket) -> dt.datetime | None:
+    """The deadline of the step the ticket waits for now (None once answered): one rule for the
+    bot's status answers, the deadline sweep and the console."""
+    if ticket.status in ("received", "returned"):
+        return ticket.dispatch_due_at
+    if ticket.status == "dispatched":
+        return ticket.sign_due_at
+    if ticket.status in ("signed", "in_progress"):
+        return ticket.answer_due_at
+    return None

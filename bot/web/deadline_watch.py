@@ -7,7 +7,6 @@ needs no cron; `hotline sweep` does one round for deployments that prefer a sche
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -16,6 +15,7 @@ from aiohttp import web
 from bot.tickets.db import make_engine, make_session_factory
 from bot.tickets.service import TicketService
 from bot.web.keys import SETTINGS
+from bot.web.periodic import periodic
 
 logger = logging.getLogger(__name__)
 
@@ -29,25 +29,13 @@ def sweep_once(database_url: str) -> tuple[int, int]:
     return len(result.urged), len(result.supervised)
 
 
-async def _loop(database_url: str, every: float) -> None:
-    loop = asyncio.get_running_loop()
-    while True:
-        try:
-            urged, supervised = await loop.run_in_executor(None, sweep_once, database_url)
-            if urged or supervised:
-                logger.info("deadline sweep: %d 催办, %d 督办", urged, supervised)
-        except Exception:
-            logger.exception("deadline sweep failed; retrying next round")
-        await asyncio.sleep(every)
-
-
 async def deadline_watch(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    if settings.sweep_seconds <= 0:
+
+    async def sweep() -> None:
+        urged, supervised = await asyncio.to_thread(sweep_once, settings.database_url)
+        if urged or supervised:
+            logger.info("deadline sweep: %d 催办, %d 督办", urged, supervised)
+
+    async with periodic("deadline sweep", settings.sweep_seconds, sweep):
         yield
-        return
-    task = asyncio.create_task(_loop(settings.database_url, settings.sweep_seconds))
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

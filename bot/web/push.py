@@ -23,6 +23,7 @@ from bot.tickets.models import Conversation
 from bot.tickets.notices import claim_answer_notices
 from bot.web.gateway import Gateway, Reply
 from bot.web.keys import GATEWAY, SETTINGS
+from bot.web.periodic import periodic
 
 logger = logging.getLogger("bot.web.push")
 
@@ -105,21 +106,13 @@ def _resume_id(request: web.Request) -> int:
     return int(raw) if raw.isdigit() and len(raw) < 18 else 0
 
 
-async def _notify_loop(gateway: Gateway, every: float, stop: asyncio.Event) -> None:
-    """Rounds until `stop` is set; a round in progress finishes first, so its worker thread never
-    holds a database connection while the engine is disposed at shutdown."""
-    while not stop.is_set():
-        try:
-            claimed = await gateway.run(claim_answer_notices, gateway.store.sessions)
-            for item in claimed:
-                replies = [Reply.from_row(row) for row in item.messages]
-                await gateway.deliver(item.conversation, replies)
-            if claimed:
-                logger.info("ticket notices: %d recorded", len(claimed))
-        except Exception:
-            logger.exception("ticket notice round failed; retrying next round")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every)
+async def _notify_once(gateway: Gateway) -> None:
+    claimed = await gateway.run(claim_answer_notices, gateway.store.sessions)
+    for item in claimed:
+        replies = [Reply.from_row(row) for row in item.messages]
+        await gateway.deliver(item.conversation, replies)
+    if claimed:
+        logger.info("ticket notices: %d recorded", len(claimed))
 
 
 async def push_context(app: web.Application) -> AsyncIterator[None]:
@@ -132,10 +125,7 @@ async def push_context(app: web.Application) -> AsyncIterator[None]:
         return hub.wake(conversation.sender_key)
 
     gateway.register_pusher(WEB_CHANNEL, web_pusher)
-    every = app[SETTINGS].notice_poll_seconds
-    stop = asyncio.Event()
-    task = asyncio.create_task(_notify_loop(gateway, every, stop)) if every > 0 else None
-    yield
-    if task is not None:
-        stop.set()
-        await task
+    async with periodic(
+        "ticket notices", app[SETTINGS].notice_poll_seconds, lambda: _notify_once(gateway)
+    ):
+        yield

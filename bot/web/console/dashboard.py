@@ -74,7 +74,7 @@ async def dashboard_page(request: web.Request) -> web.Response:
 
 
 def _due(t: Any) -> dt.datetime | None:
-    from bot.web.console.ticket_view import current_due
+    from bot.tickets.service import current_due
 
     return current_due(t)
 

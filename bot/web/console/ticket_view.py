@@ -16,6 +16,7 @@ from bot.domain.privacy import mask_name, mask_phone, mask_text, mask_uscc
 from bot.tickets.accounts import Account
 from bot.tickets.lifecycle import lifecycle
 from bot.tickets.models import Ticket, TicketEvent
+from bot.tickets.service import current_due
 from bot.web.console.texts import PROTECTED
 
 
@@ -35,16 +36,6 @@ def may_see(ticket: Ticket, account: Account) -> bool:
     if account.role == "department":
         return bool(account.department) and ticket.department == account.department
     return account.role in ("operator", "supervisor")
-
-
-def current_due(ticket: Ticket) -> dt.datetime | None:
-    if ticket.status in ("received", "returned"):
-        return ticket.dispatch_due_at
-    if ticket.status == "dispatched":
-        return ticket.sign_due_at
-    if ticket.status in ("signed", "in_progress"):
-        return ticket.answer_due_at
-    return None
 
 
 @dataclass(frozen=True)
