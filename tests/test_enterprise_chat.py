@@ -85,3 +85,42 @@ def test_a_forged_or_expired_link_is_refused(stack: RunningStack) -> None:
         f"{stack.settings.web_url}/enterprise/chat", params={"code": "forged"}, timeout=30
     )
     assert reply.status_code == 400 and "失效" in reply.text
+
+
+def test_the_enterprise_page_opens_the_chat_with_its_profile(stack: RunningStack) -> None:
+    import re
+
+    registry = _registry(stack)
+    profile, token = registry.register(
+        name="洛阳鼎盛建材有限公司",
+        uscc=_uscc(uuid.uuid4().int),
+        contact_name="孙丽",
+        phone="13838005678",
+    )
+    web = stack.settings.web_url
+    browser = requests.Session()
+
+    def csrf(html: str) -> str:
+        found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
+        assert found, html
+        return found.group(1)
+
+    signin = browser.get(f"{web}/enterprise/report", timeout=30)
+    browser.post(
+        f"{web}/enterprise/signin",
+        data={"token": token, "csrf_token": csrf(signin.text)},
+        timeout=30,
+    )
+    page = browser.get(f"{web}/enterprise/report", timeout=30)
+    assert "在对话中反映" in page.text
+    forged = browser.post(f"{web}/enterprise/chat-link", data={"csrf_token": "0"}, timeout=30)
+    assert forged.status_code == 403
+    opened = browser.post(
+        f"{web}/enterprise/chat-link", data={"csrf_token": csrf(page.text)}, timeout=30
+    )
+    assert opened.status_code == 200 and opened.url.rstrip("/") == web  # on the chat page
+    reply = browser.post(f"{web}/api/chat", json={"message": "我要投诉"}, timeout=60)
+    story = "西工区某局说好年内兑现的稳岗补贴三万块，到现在没给，打电话一直推"
+    reply = browser.post(f"{web}/api/chat", json={"message": story}, timeout=60)
+    texts = "\n".join(m["text"] for m in reply.json()["messages"])
+    assert "一键报送" in texts and profile.name in texts

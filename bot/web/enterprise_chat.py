@@ -10,6 +10,7 @@ registry (checked at registration), never from the person's messages.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import secrets
 from typing import Any
@@ -34,6 +35,23 @@ LINK_EXPIRED = (
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/enterprise/chat", open_chat, name="enterprise_chat")
+    app.router.add_post("/enterprise/chat-link", new_chat_link, name="enterprise_chat_link")
+
+
+async def new_chat_link(request: web.Request) -> web.StreamResponse:
+    """「在对话中反映」 on the signed-in enterprise page: a one-time link, followed at once."""
+    from bot.web.enterprise_pages import _session_profile
+
+    session = await _session_profile(request)
+    if session is None:
+        raise web.HTTPSeeOther("/enterprise/report")
+    profile, csrf = session
+    form = await request.post()
+    if not hmac.compare_digest(str(form.get("csrf_token", "")), csrf):
+        raise UserError(403, "页面已过期，请刷新后再试。")
+    registry = request.app[CONTEXT].registry
+    code = await request.app[GATEWAY].run(registry.issue_chat_link, profile.id)
+    raise web.HTTPSeeOther(f"/enterprise/chat?code={code}")
 
 
 def profile_events(profile: EnterpriseProfile) -> list[dict[str, Any]]:
