@@ -115,8 +115,9 @@ class ReadingFormValidation(CancellableFormValidation):
 
     # -- hooks for the concrete form ------------------------------------------------------------
 
+    @abc.abstractmethod
     def questions(self, turn: Turn, *, answered: bool = False) -> list[str]:
-        raise NotImplementedError
+        """The slots this form asks, in order (answered=True: those already given)."""
 
     def label(self, slot: str) -> str:
         return slot
@@ -137,8 +138,9 @@ class ReadingFormValidation(CancellableFormValidation):
     def take_facts(self, turn: Turn, heard: Heard) -> None:
         """Facts said beyond the question asked."""
 
+    @abc.abstractmethod
     def answer_confirmation(self, turn: Turn) -> None:
-        raise NotImplementedError
+        """The caller's answer to the summary (confirm, cancel, or change a field)."""
 
     # -- the turn -------------------------------------------------------------------------------
 

@@ -20,6 +20,9 @@ from bot.tickets.migrate import upgrade
 from bot.tickets.service import TicketService
 from bot.training import ensure_model
 
+# Fixtures shared by several test modules, kept beside the helpers they use.
+pytest_plugins = ["tests.console_support"]
+
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 REAL_EVAL_SET = PROJECT_ROOT.parent / "shared" / "eval" / "real-complaints-dev.jsonl"
 

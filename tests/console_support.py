@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from aiohttp.test_utils import TestClient
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.tickets.accounts import Accounts
+from bot.tickets.db import make_engine, make_session_factory
+from bot.tickets.migrate import upgrade
 from bot.tickets.service import FiledTicket, TicketDraft, TicketService
+from bot.web.app import create_app
 
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -109,3 +114,18 @@ def populate(sessions: sessionmaker[Session]) -> World:
     accounts.add("sup", PASSWORD, "supervisor")
     accounts.add("admin", PASSWORD, "admin")
     return World(service, accounts, sessions, own, protected, other)
+
+
+@pytest.fixture
+async def world(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[World, TestServer]]:
+    """A migrated database with the console's people and tickets, and the web app serving it."""
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    built = populate(make_session_factory(engine))
+    server = TestServer(create_app(settings_for(database_url, tmp_path)))
+    await server.start_server()
+    try:
+        yield built, server
+    finally:
+        await server.close()
+        engine.dispose()

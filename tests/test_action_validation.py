@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from bot.training import RASA_VENV, rasa_env
-from tests.conftest import RunningStack
+from tests.conftest import RunningStack, require
 
 # Runs in the Rasa environment: each response through Rasa's original method and through ours.
 CHECK = r"""
@@ -65,8 +65,7 @@ INVALID = [
 
 def _run_in_rasa(cases: list[object]) -> dict:
     python = RASA_VENV / "bin" / "python"
-    if not python.exists():
-        pytest.skip(f"the Rasa environment ({python}) is missing: run `make setup`")
+    require(python.exists(), f"the Rasa environment ({python}) is missing: run `make setup`")
     result = subprocess.run(
         [str(python), "-c", CHECK],
         input=json.dumps(cases),

@@ -4,31 +4,18 @@ PostgreSQL): sign-in, CSRF, lock-out, roles, department scope, identity protecti
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.migrate import upgrade
 from bot.tickets.models import AuditEntry, ConsoleSession
-from bot.web.app import create_app
-from tests.console_support import PASSWORD, World, csrf_of, populate, settings_for, sign_in
-
-
-@pytest.fixture
-async def world(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[World, TestServer]]:
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    built = populate(make_session_factory(engine))
-    server = TestServer(create_app(settings_for(database_url, tmp_path)))
-    await server.start_server()
-    try:
-        yield built, server
-    finally:
-        await server.close()
-        engine.dispose()
+from tests.console_support import (
+    PASSWORD,
+    World,
+    csrf_of,
+    sign_in,
+)
 
 
 @pytest.fixture

@@ -5,33 +5,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.migrate import upgrade
 from bot.tickets.models import AuditEntry
-from bot.web.app import create_app
-from tests.console_support import World, draft, populate, settings_for, sign_in
-
-
-@pytest.fixture
-async def world(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[World, TestServer]]:
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    built = populate(make_session_factory(engine))
-    server = TestServer(create_app(settings_for(database_url, tmp_path)))
-    await server.start_server()
-    try:
-        yield built, server
-    finally:
-        await server.close()
-        engine.dispose()
+from tests.console_support import (
+    World,
+    draft,
+    sign_in,
+)
 
 
 async def signed_in(server: TestServer, username: str) -> tuple[TestClient, str]:
