@@ -7,6 +7,7 @@ port or database URL is defined in exactly one place.
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,10 @@ class Settings:
     models_dir: Path = PROJECT_ROOT / "models"
     database_url: str = ""
     rasa_url: str = ""
+    # Rasa's HTTP API (`--auth-token`): every call but the REST channel's webhook needs it. Empty:
+    # a fresh token per run (`hotline run`, a test session), handed to the processes it starts
+    # by HOTLINE_RASA_TOKEN. Kept out of repr() so it never reaches a log line.
+    rasa_token: str = field(default="", repr=False)
     # How often the web service checks deadlines (automatic 催办/督办); 0 turns it off.
     sweep_seconds: int = 300
     # How often the web service looks for answered tickets to tell their person about, and how
@@ -73,10 +78,18 @@ class Settings:
             object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir / 'hotline.db'}")
         if not self.rasa_url:
             object.__setattr__(self, "rasa_url", f"http://{self.host}:{self.rasa_port}")
+        if not self.rasa_token:
+            object.__setattr__(self, "rasa_token", secrets.token_urlsafe(32))
 
     @property
     def wechat_enabled(self) -> bool:
         return bool(self.wechat_token and self.wechat_appid and self.wechat_secret)
+
+    @property
+    def rasa_auth(self) -> dict[str, str]:
+        """Query parameters for a call to Rasa's HTTP API: Rasa reads the token only from
+        `?token=` (or a JWT). Pass them as `params=`, never build them into a logged URL."""
+        return {"token": self.rasa_token}
 
     @property
     def action_url(self) -> str:
@@ -104,6 +117,7 @@ def load_settings() -> Settings:
         models_dir=Path(os.environ.get("HOTLINE_MODELS_DIR") or PROJECT_ROOT / "models"),
         database_url=os.environ.get("HOTLINE_DATABASE_URL", ""),
         rasa_url=os.environ.get("HOTLINE_RASA_URL", ""),
+        rasa_token=os.environ.get("HOTLINE_RASA_TOKEN", ""),
         sweep_seconds=_int("HOTLINE_SWEEP_SECONDS", 300),
         retention_days=_int("HOTLINE_RETENTION_DAYS", 0),
         retention_every_seconds=_int("HOTLINE_RETENTION_EVERY_SECONDS", 86400),

@@ -18,11 +18,12 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 import yaml
 
 from bot.config import PROJECT_ROOT, Settings
-from bot.training import rasa_env, rasa_executable
+from bot.training import rasa_env, rasa_serve_command
 
 
 @dataclass
@@ -119,6 +120,7 @@ def service_env(settings: Settings) -> dict[str, str]:
             "HOTLINE_VAR_DIR": str(settings.var_dir),
             "HOTLINE_DATABASE_URL": settings.database_url,
             "HOTLINE_RASA_URL": settings.rasa_url,
+            "HOTLINE_RASA_TOKEN": settings.rasa_token,
             "HOTLINE_SWEEP_SECONDS": str(settings.sweep_seconds),
             "PYTHONUNBUFFERED": "1",
         }
@@ -142,14 +144,16 @@ def build_services(settings: Settings, model: Path, *, with_web: bool = True) ->
                 "--port",
                 str(settings.action_port),
             ],
-            env=env,
+            # rasa-sdk listens on 0.0.0.0 unless SANIC_HOST says otherwise.
+            env={**env, "SANIC_HOST": settings.host},
             ready_url=f"http://{settings.host}:{settings.action_port}/health",
             log_path=logs / "actions.log",
         ),
         Service(
             name="Rasa server",
+            # bot.rasa_serve adds --auth-token from the environment, off the command line.
             command=[
-                str(rasa_executable()),
+                *rasa_serve_command(),
                 "run",
                 "--enable-api",
                 "--interface",
@@ -164,7 +168,7 @@ def build_services(settings: Settings, model: Path, *, with_web: bool = True) ->
                 "credentials.yml",
             ],
             env={**rasa_env(), **{k: v for k, v in env.items() if k.startswith("HOTLINE_")}},
-            ready_url=f"{settings.rasa_url}/status",
+            ready_url=f"{settings.rasa_url}/status?{urlencode(settings.rasa_auth)}",
             log_path=logs / "rasa.log",
             ready_check=lambda body: b'"model_file"' in body,
         ),

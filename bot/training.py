@@ -39,6 +39,12 @@ def rasa_executable() -> Path:
     return path
 
 
+def rasa_serve_command() -> list[str]:
+    """`rasa` for serving: bot/rasa_serve.py adds `--auth-token` from HOTLINE_RASA_TOKEN inside
+    the process, so the token is never on a command line (`ps` shows those to every user)."""
+    return [str(rasa_executable().with_name("python")), "-m", "bot.rasa_serve"]
+
+
 def rasa_env() -> dict[str, str]:
     """Environment for every Rasa process: no telemetry calls out, quiet TensorFlow."""
     env = dict(os.environ)

@@ -56,13 +56,15 @@ class Service:
 
 @contextmanager
 def running_service(
-    database_url: str, rasa_url: str, var_dir: Path, **overrides: object
+    database_url: str, rasa: Settings, var_dir: Path, **overrides: object
 ) -> Iterator[Service]:
+    """The web app in a thread, talking to the running stack's Rasa (its URL and API token)."""
     settings = Settings(
         web_port=free_port(),
         var_dir=var_dir,
         database_url=database_url,
-        rasa_url=rasa_url,
+        rasa_url=rasa.rasa_url,
+        rasa_token=rasa.rasa_token,
         sweep_seconds=0,
         **overrides,  # type: ignore[arg-type]
     )

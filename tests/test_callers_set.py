@@ -60,7 +60,7 @@ GUARDED = (
 def test_the_driver_files_and_judges_conversations(stack: RunningStack) -> None:
     wanted = {c["id"]: c for c in load_conversations() if c["id"] in GUARDED}
     assert set(wanted) == set(GUARDED)
-    driver = CallerDriver(stack.settings.rasa_url, stack.engine)
+    driver = CallerDriver(stack.settings.rasa_url, stack.settings.rasa_token, stack.engine)
     outcomes = [driver.run(conv) for conv in wanted.values()]
     for outcome in outcomes:
         assert outcome.filed and outcome.facts_right, (

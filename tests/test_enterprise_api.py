@@ -25,7 +25,7 @@ STORY = "洛龙区住建局拖欠我们工程款三十八万元，2025年8月验
 @pytest.fixture
 def api(stack: RunningStack, database_url: str, tmp_path: Path) -> Iterator[Service]:
     upgrade(database_url)
-    with running_service(database_url, stack.settings.rasa_url, tmp_path) as service:
+    with running_service(database_url, stack.settings, tmp_path) as service:
         yield service
 
 

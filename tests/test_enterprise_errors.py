@@ -26,7 +26,7 @@ STORY = "洛龙区住建局拖欠我们工程款三十八万元，至今未付�
 @pytest.fixture
 def api(stack: RunningStack, sqlite_url: str, tmp_path: Path) -> Iterator[Service]:
     upgrade(sqlite_url)
-    with running_service(sqlite_url, stack.settings.rasa_url, tmp_path) as service:
+    with running_service(sqlite_url, stack.settings, tmp_path) as service:
         yield service
 
 
@@ -115,7 +115,7 @@ def test_auth_not_found_and_rate_limit(
     upgrade(sqlite_url)
     with running_service(
         sqlite_url,
-        stack.settings.rasa_url,
+        stack.settings,
         tmp_path,
         enterprise_rate_burst=8,
         enterprise_rate_per_second=0.5,

@@ -23,7 +23,7 @@ def test_pages_check_csrf_and_sessions(
     stack: RunningStack, sqlite_url: str, tmp_path: Path
 ) -> None:
     upgrade(sqlite_url)
-    with running_service(sqlite_url, stack.settings.rasa_url, tmp_path) as api:
+    with running_service(sqlite_url, stack.settings, tmp_path) as api:
         browser = requests.Session()
         page = browser.get(f"{api.url}/enterprise/register", timeout=10)
         assert page.status_code == 200 and "统一社会信用代码" in page.text

@@ -99,7 +99,9 @@ def test_a_conversation_held_by_an_operator_is_recorded_not_relayed(stack: Runni
     assert _say(stack, session, "我的电话是13812345678，请人工帮我") == []
     assert _history(stack, session)[-1]["text"] == "我的电话是13812345678，请人工帮我"  # as typed
     tracker = requests.get(
-        f"{stack.settings.rasa_url}/conversations/{conversation.rasa_sender_id}/tracker", timeout=10
+        f"{stack.settings.rasa_url}/conversations/{conversation.rasa_sender_id}/tracker",
+        params=stack.settings.rasa_auth,
+        timeout=10,
     ).json()
     assert "13812345678" not in json.dumps(tracker, ensure_ascii=False)
 

@@ -18,7 +18,9 @@ def _requested(stack: RunningStack, sender: str) -> str | None:
     import requests
 
     tracker = requests.get(
-        f"{stack.settings.rasa_url}/conversations/{sender}/tracker", timeout=30
+        f"{stack.settings.rasa_url}/conversations/{sender}/tracker",
+        params=stack.settings.rasa_auth,
+        timeout=30,
     ).json()
     return tracker["slots"].get("requested_slot")
 
@@ -28,7 +30,9 @@ def _slots(stack: RunningStack, sender: str) -> dict:
 
     return dict(
         requests.get(
-            f"{stack.settings.rasa_url}/conversations/{sender}/tracker", timeout=30
+            f"{stack.settings.rasa_url}/conversations/{sender}/tracker",
+            params=stack.settings.rasa_auth,
+            timeout=30,
         ).json()["slots"]
     )
 

@@ -13,7 +13,10 @@ pytestmark = pytest.mark.stack
 
 def _parse(stack: RunningStack, text: str) -> dict:
     response = requests.post(
-        f"{stack.settings.rasa_url}/model/parse", json={"text": text}, timeout=30
+        f"{stack.settings.rasa_url}/model/parse",
+        params=stack.settings.rasa_auth,
+        json={"text": text},
+        timeout=30,
     )
     response.raise_for_status()
     return dict(response.json())

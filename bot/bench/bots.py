@@ -8,6 +8,7 @@ on free ports, so the load client measures what a caller would see.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import yaml
 
 from bot.config import PROJECT_ROOT, Settings
 from bot.stack import Service, Stack, build_services, free_port
-from bot.training import RASA_VENV, ensure_model, rasa_env, rasa_executable
+from bot.training import RASA_VENV, ensure_model, rasa_env, rasa_executable, rasa_serve_command
 
 STOCK_TEMPLATE = Path(__file__).parent / "stock_bot"
 
@@ -43,6 +44,7 @@ class Bot:
     description: str
     stack: Stack
     rasa_url: str
+    rasa_token: str  # its HTTP API's `--auth-token`
     training_seconds: float | None
     startup_seconds: float = float("nan")
 
@@ -101,29 +103,35 @@ def stock_bot(work: Path, host: str = "127.0.0.1") -> Bot:
     logs = project / "logs"
     action_env = {**os.environ, "PYTHONPATH": str(project), "PYTHONUNBUFFERED": "1"}
     rasa_url = f"http://{host}:{rasa_port}"
+    token = secrets.token_urlsafe(32)  # the API behind a token, as ours (bot/rasa_serve.py)
     services = [
         Service(
             name="stock action server",
             command=[sys.executable, "-m", "rasa_sdk", "--actions", "stock_actions"]
             + ["--port", str(action_port)],
-            env=action_env,
+            env={**action_env, "SANIC_HOST": host},
             ready_url=f"http://{host}:{action_port}/health",
             log_path=logs / "actions.log",
         ),
         Service(
             name="stock Rasa server",
-            command=[str(rasa_executable()), "run", "--enable-api", "--interface", host]
+            command=[*rasa_serve_command(), "run", "--enable-api", "--interface", host]
             + ["--port", str(rasa_port), "--model", str(project / "models" / "stock.tar.gz")]
             + ["--endpoints", str(project / "endpoints.yml")]
             + ["--credentials", str(project / "credentials.yml")],
-            env=rasa_env(),
-            ready_url=f"{rasa_url}/status",
+            env={**rasa_env(), "HOTLINE_RASA_TOKEN": token},
+            ready_url=f"{rasa_url}/status?token={token}",
             log_path=logs / "rasa.log",
             ready_check=lambda body: b'"model_file"' in body,
         ),
     ]
     return Bot(
-        "stock", "stock Rasa 3.6 bot (bot/bench/stock_bot)", Stack(services), rasa_url, seconds
+        "stock",
+        "stock Rasa 3.6 bot (bot/bench/stock_bot)",
+        Stack(services),
+        rasa_url,
+        token,
+        seconds,
     )
 
 
@@ -176,7 +184,14 @@ def our_bot(
         endpoints = yaml.safe_load(endpoints_file.read_text(encoding="utf-8"))
         endpoints.pop("tracker_store", None)
         endpoints_file.write_text(yaml.safe_dump(endpoints, allow_unicode=True), encoding="utf-8")
-    return Bot(variant, OUR_VARIANTS[variant], Stack(services), settings.rasa_url, training_seconds)
+    return Bot(
+        variant,
+        OUR_VARIANTS[variant],
+        Stack(services),
+        settings.rasa_url,
+        settings.rasa_token,
+        training_seconds,
+    )
 
 
 def rasa_python() -> Path:

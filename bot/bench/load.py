@@ -88,14 +88,15 @@ async def load(bot: str, rasa_url: str, callers: int, rounds: int) -> LoadRun:
     return run
 
 
-async def parse_latencies(rasa_url: str, count: int) -> list[float]:
+async def parse_latencies(rasa_url: str, token: str, count: int) -> list[float]:
     """`count` sequential /model/parse calls of one long complaint (NLU only, no dialogue)."""
     url = f"{rasa_url}/model/parse"
     latencies = []
     async with aiohttp.ClientSession(timeout=REQUEST_TIMEOUT) as session:
         for _ in range(count):
             started = time.perf_counter()
-            async with session.post(url, json={"text": PARSE_TEXT}) as response:
+            params = {"token": token}  # Rasa's API token (`--auth-token`)
+            async with session.post(url, params=params, json={"text": PARSE_TEXT}) as response:
                 response.raise_for_status()
                 await response.read()
             latencies.append(time.perf_counter() - started)

@@ -87,7 +87,9 @@ def run_bench(options: Options) -> dict[str, Any]:
             for bot in bots
         }
         parse = {
-            bot.name: latency_summary(asyncio.run(load.parse_latencies(bot.rasa_url, PARSE_CALLS)))
+            bot.name: latency_summary(
+                asyncio.run(load.parse_latencies(bot.rasa_url, bot.rasa_token, PARSE_CALLS))
+            )
             for bot in bots
         }
         runs = _load_all(bots, options)

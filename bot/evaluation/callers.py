@@ -61,10 +61,11 @@ def load_conversations(directory: Path = CALLERS_DIR) -> list[dict[str, Any]]:
 
 
 class CallerDriver:
-    def __init__(self, rasa_url: str, engine: Engine) -> None:
+    def __init__(self, rasa_url: str, rasa_token: str, engine: Engine) -> None:
         self.rasa_url = rasa_url
         self.engine = engine
         self.http = requests.Session()
+        self.http.params = {"token": rasa_token}  # Rasa's API token, for the tracker reads
 
     def _say(self, sender: str, text: str, outcome: Outcome) -> list[dict[str, Any]]:
         outcome.transcript.append(f"> {text}")
@@ -306,7 +307,7 @@ def run_callers(
     stack.start()
     engine = make_engine(run_settings.database_url)
     try:
-        driver = CallerDriver(run_settings.rasa_url, engine)
+        driver = CallerDriver(run_settings.rasa_url, run_settings.rasa_token, engine)
         return [driver.run(c) for c in conversations], conversations
     finally:
         engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import statistics
 import subprocess
 import time
@@ -21,7 +22,7 @@ from bot.evaluation import datasets
 from bot.evaluation.baselines import TfidfLogReg
 from bot.evaluation.metrics import EntityScore, IntentScores, entity_scores, intent_scores
 from bot.stack import Service, Stack, free_port
-from bot.training import ensure_model, rasa_env, rasa_executable
+from bot.training import ensure_model, rasa_env, rasa_executable, rasa_serve_command
 
 STOCK_CONFIG = Path(__file__).resolve().parent / "stock_pipeline.yml"
 RULE_ENTITIES = ("amount", "date", "phone", "uscc", "id_number", "ticket_id", "access_code")
@@ -79,22 +80,24 @@ class RasaParser:
     def __init__(self, model: Path, var_dir: Path, today: str) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
+        token = secrets.token_urlsafe(32)  # its API behind a token, as every Rasa we start
         self._stack = Stack(
             [
                 Service(
                     name=f"Rasa ({model.name})",
                     command=[
-                        str(rasa_executable()), "run", "--enable-api",
+                        *rasa_serve_command(), "run", "--enable-api",
                         "--interface", "127.0.0.1", "--port", str(port), "--model", str(model),
                     ],
-                    env={**rasa_env(), "HOTLINE_TODAY": today},
-                    ready_url=f"{self.url}/status",
+                    env={**rasa_env(), "HOTLINE_TODAY": today, "HOTLINE_RASA_TOKEN": token},
+                    ready_url=f"{self.url}/status?token={token}",
                     log_path=var_dir / "logs" / f"eval-{model.name}.log",
                     ready_check=lambda body: b'"model_file"' in body,
                 )
             ]
         )  # fmt: skip
         self._session = requests.Session()
+        self._session.params = {"token": token}
 
     def __enter__(self) -> RasaParser:
         self._stack.start()

@@ -249,9 +249,7 @@ async def file_for(
     today = intake.today_in_china()
     report = intake.read_report(body, today)
     if report.category is None or not all((report.respondent, report.district)):
-        parsed = await intake.parse_with_rasa(
-            app[HTTP_CLIENT], app[SETTINGS].rasa_url, report.description
-        )
+        parsed = await intake.parse_with_rasa(app[HTTP_CLIENT], app[SETTINGS], report.description)
         report = intake.complete(report, parsed, today)
     draft = intake.draft_for(report, profile)
     ticket_key = None

@@ -75,7 +75,9 @@ async def bind(app: web.Application, rasa_sender_id: str, profile: EnterprisePro
     opening = [{"event": "action", "name": "action_listen"}]
     for events in (opening, profile_events(profile)):
         try:
-            async with app[HTTP_CLIENT].post(url, json=events) as resp:
+            async with app[HTTP_CLIENT].post(
+                url, params=app[SETTINGS].rasa_auth, json=events
+            ) as resp:
                 if resp.status != 200:
                     logger.warning("Rasa refused the enterprise profile: %s", resp.status)
                     raise UserError(502, UNAVAILABLE)

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.config import Settings
 from bot.domain.categories import category_for_intent
 from bot.domain.dates import parse_date
 from bot.domain.districts import find_district
@@ -151,12 +152,15 @@ def read_report(body: object, today: dt.date) -> ReportInput:
 
 
 async def parse_with_rasa(
-    client: aiohttp.ClientSession, rasa_url: str, text: str
+    client: aiohttp.ClientSession, settings: Settings, text: str
 ) -> dict[str, Any]:
     """Rasa's own NLU on the description (the model the chat uses); raises ApiError(503)."""
     try:
         async with client.post(
-            f"{rasa_url}/model/parse", json={"text": text}, timeout=aiohttp.ClientTimeout(total=10)
+            f"{settings.rasa_url}/model/parse",
+            params=settings.rasa_auth,
+            json={"text": text},
+            timeout=aiohttp.ClientTimeout(total=10),
         ) as resp:
             if resp.status != 200:
                 raise ApiError(503, "nlu_unavailable")

@@ -1,0 +1,28 @@
+"""`rasa run` with the API token taken from the environment (runs in the Rasa environment).
+
+`rasa run --auth-token <token>` would put the token on the command line, where every local
+user reads it (`ps`, /proc/<pid>/cmdline). This module is started instead of the `rasa` script
+and adds `--auth-token` inside the process, from HOTLINE_RASA_TOKEN. Standard library and
+Rasa only: nothing else of ours is installed in the Rasa environment.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> int:
+    token = os.environ.get("HOTLINE_RASA_TOKEN", "")
+    if not token:
+        print("HOTLINE_RASA_TOKEN is not set: Rasa's HTTP API would be open.", file=sys.stderr)
+        return 2
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = ["rasa", *sys.argv[1:], "--auth-token", token]
+    rasa_main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
