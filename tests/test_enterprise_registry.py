@@ -5,16 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from bot.tickets.db import make_session_factory
 from bot.tickets.enterprises import (
     DuplicateEnterprise,
     EnterpriseRegistry,
+    IdempotencyConflict,
     InvalidField,
     load_or_create_key,
 )
-from bot.tickets.models import Enterprise, EnterpriseChatLink
+from bot.tickets.models import Enterprise, EnterpriseChatLink, EnterpriseReport, Ticket
+from bot.tickets.service import TicketDraft, TicketService
 from tests.enterprise_support import make_uscc
 
 
@@ -99,14 +101,51 @@ def test_chat_link_is_single_use_and_expires(
     assert registry.redeem_chat_link("nonsense") is None
 
 
-def test_idempotency_claims(registry: EnterpriseRegistry) -> None:
+def _draft(profile, text: str = "区住建局拖欠工程款"):  # type: ignore[no-untyped-def]
+    return TicketDraft(
+        category="arrears",
+        description=text,
+        organization="洛龙区住建局",
+        district="洛龙区",
+        phone="13837901234",
+        channel="enterprise_api",
+        sender_id=profile.sender_id,
+    )
+
+
+def test_idempotency_claims_inside_the_filing(registry: EnterpriseRegistry, engine: Engine) -> None:
+    tickets = TicketService(make_session_factory(engine))
     profile, _ = _register(registry)
     other, _ = _register(registry, 9)
-    assert registry.claim(profile.id, "k", "a" * 64).outcome == "new"
-    assert registry.claim(profile.id, "k", "a" * 64).outcome == "same"
-    assert registry.claim(profile.id, "k", "b" * 64).outcome == "conflict"
+
+    def file(enterprise, key: str, body_hash: str):  # type: ignore[no-untyped-def]
+        claim = registry.claim(enterprise.id, key, body_hash)
+        return tickets.file(_draft(enterprise), idempotency_key=claim.ticket_key, claim=claim)
+
+    first = file(profile, "k", "a" * 64)
+    assert first.created
+    again = file(profile, "k", "a" * 64)
+    assert (again.number, again.created) == (first.number, False)
+    with pytest.raises(IdempotencyConflict):
+        file(profile, "k", "b" * 64)
     # Keys are per enterprise.
-    assert registry.claim(other.id, "k", "b" * 64).outcome == "new"
+    assert file(other, "k", "b" * 64).created
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Ticket)).scalar_one() == 2
+        assert conn.execute(select(func.count()).select_from(EnterpriseReport)).scalar_one() == 2
+
+
+def test_a_refused_claim_files_nothing(registry: EnterpriseRegistry, engine: Engine) -> None:
+    """The claim runs inside the filing's transaction: a conflict leaves no ticket behind."""
+    tickets = TicketService(make_session_factory(engine))
+    profile, _ = _register(registry)
+    claim = registry.claim(profile.id, "k", "a" * 64)
+    tickets.file(_draft(profile), idempotency_key=claim.ticket_key, claim=claim)
+    conflict = registry.claim(profile.id, "k", "c" * 64)
+    with pytest.raises(IdempotencyConflict):
+        tickets.file(_draft(profile, "别的事"), idempotency_key=conflict.ticket_key, claim=conflict)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Ticket)).scalar_one() == 1
 
 
 def test_key_file_is_made_once_and_private(tmp_path) -> None:  # type: ignore[no-untyped-def]

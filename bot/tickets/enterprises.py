@@ -69,13 +69,46 @@ class EnterpriseProfile:
         return f"enterprise:{self.id}"
 
 
-@dataclass(frozen=True)
-class Claim:
-    """What an Idempotency-Key means for this request: new, a retry of the same body, or the
-    same key reused for a different body (conflict)."""
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before by this enterprise for a different body."""
 
-    outcome: str  # "new" / "same" / "conflict"
-    ticket_key: str  # the idempotency key handed to TicketService.file
+
+@dataclass(frozen=True)
+class KeyClaim:
+    """An Idempotency-Key of one enterprise, claimed inside the filing's own transaction.
+
+    `ticket_key` goes to TicketService.file as the ticket's idempotency key; the claim itself
+    (`__call__`, TicketService.file's `claim`) records (enterprise, key, body hash) in the same
+    transaction that writes the ticket, or raises IdempotencyConflict for a reused key with
+    another body. A retry of the same body then finds the first ticket by `ticket_key`."""
+
+    enterprise_id: int
+    key: str
+    request_hash: str
+    at: dt.datetime
+
+    @property
+    def ticket_key(self) -> str:
+        return f"enterprise:{self.enterprise_id}:{self.key}"
+
+    def __call__(self, session: Session) -> None:
+        stored = session.scalars(
+            select(EnterpriseReport.request_hash).where(
+                EnterpriseReport.enterprise_id == self.enterprise_id,
+                EnterpriseReport.idempotency_key == self.key,
+            )
+        ).first()
+        if stored is None:
+            session.add(
+                EnterpriseReport(
+                    enterprise_id=self.enterprise_id,
+                    idempotency_key=self.key,
+                    request_hash=self.request_hash,
+                    created_at=self.at,
+                )
+            )
+        elif stored != self.request_hash:
+            raise IdempotencyConflict(self.key)
 
 
 def load_or_create_key(var_dir: Path, configured: str = "") -> bytes:
@@ -257,32 +290,10 @@ class EnterpriseRegistry:
 
     # -- Idempotency-Key ---------------------------------------------------------------------------
 
-    def claim(self, enterprise_id: int, key: str, request_hash: str) -> Claim:
-        """Claim (enterprise, key) for this body. The unique constraint decides between
-        concurrent retries; every one with the same body then files through the ticket service
-        with the same ticket idempotency key, which returns the one ticket to all of them."""
-        ticket_key = f"enterprise:{enterprise_id}:{key}"
-        try:
-            with self._sessions.begin() as session:
-                session.add(
-                    EnterpriseReport(
-                        enterprise_id=enterprise_id,
-                        idempotency_key=key,
-                        request_hash=request_hash,
-                        created_at=self._clock(),
-                    )
-                )
-            return Claim("new", ticket_key)
-        except IntegrityError:
-            pass
-        with self._sessions() as session:
-            stored = session.scalars(
-                select(EnterpriseReport.request_hash).where(
-                    EnterpriseReport.enterprise_id == enterprise_id,
-                    EnterpriseReport.idempotency_key == key,
-                )
-            ).first()
-        return Claim("same" if stored == request_hash else "conflict", ticket_key)
+    def claim(self, enterprise_id: int, key: str, request_hash: str) -> KeyClaim:
+        """The claim of (enterprise, key) for this body, to run inside the filing (see KeyClaim);
+        the unique constraint decides between concurrent retries on PostgreSQL."""
+        return KeyClaim(enterprise_id, key, request_hash, self._clock())
 
 
 def _new_token() -> str:

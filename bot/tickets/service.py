@@ -132,25 +132,37 @@ class TicketService:
         self._calendar = calendar or load_calendar()
         self._lifecycle = states or lifecycle()
 
-    def file(self, draft: TicketDraft, *, idempotency_key: str | None = None) -> FiledTicket:
+    def file(
+        self,
+        draft: TicketDraft,
+        *,
+        idempotency_key: str | None = None,
+        claim: Callable[[Session], None] | None = None,
+    ) -> FiledTicket:
         """File a new ticket (status 已受理) with a fresh number and access code.
 
         A second call with the same idempotency key returns the first ticket instead of filing
-        again, also when both calls race each other.
+        again, also when both calls race each other. `claim` runs first inside the filing's
+        transaction (the enterprise API records its Idempotency-Key there and raises to refuse a
+        reused key): one transaction, so a burst of filings holds SQLite's write lock once each.
         """
-        if idempotency_key:
-            existing = self._by_idempotency_key(idempotency_key)
-            if existing:
-                return existing
         code = numbering.new_access_code()
+        # The slow key derivation runs before the transaction, never while holding the lock.
+        code_hash = numbering.hash_access_code(code)
         now = self._clock()
         route = self._router.route(draft.category, draft.district or None, draft.description)
         try:
             with self._sessions.begin() as session:
+                if claim is not None:
+                    claim(session)
+                if idempotency_key:
+                    existing = self._by_idempotency_key(session, idempotency_key)
+                    if existing:
+                        return existing
                 number = self._next_number(session, now)
                 ticket = Ticket(
                     number=number,
-                    access_code_hash=numbering.hash_access_code(code),
+                    access_code_hash=code_hash,
                     status="received",
                     category=draft.category,
                     description=draft.description,
@@ -202,9 +214,13 @@ class TicketService:
                     )
                 session.add(ticket)
         except IntegrityError:
-            # Lost a race on the idempotency key: the other filing is the ticket.
+            # Lost a race on the idempotency key (PostgreSQL; SQLite writers queue): the other
+            # filing is the ticket — or, through `claim`, the reason to refuse this one.
             if idempotency_key:
-                existing = self._by_idempotency_key(idempotency_key)
+                with self._sessions.begin() as session:
+                    if claim is not None:
+                        claim(session)
+                    existing = self._by_idempotency_key(session, idempotency_key)
                 if existing:
                     return existing
             raise
@@ -621,11 +637,9 @@ class TicketService:
             rating=ticket.rating,
         )
 
-    def _by_idempotency_key(self, key: str) -> FiledTicket | None:
-        with self._sessions() as session:
-            number = session.scalars(
-                select(Ticket.number).where(Ticket.idempotency_key == key)
-            ).first()
+    @staticmethod
+    def _by_idempotency_key(session: Session, key: str) -> FiledTicket | None:
+        number = session.scalars(select(Ticket.number).where(Ticket.idempotency_key == key)).first()
         return FiledTicket(number=number, access_code=None, created=False) if number else None
 
     def _next_number(self, session: Session, now: dt.datetime) -> str:

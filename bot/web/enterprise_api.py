@@ -17,19 +17,19 @@ from typing import Any
 
 import yaml
 from aiohttp import web
-from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.categories import category_label
 from bot.domain.privacy import mask_uscc
 from bot.domain.workdays import WorkCalendar, load_calendar
 from bot.tickets import enterprise_reads as reads
-from bot.tickets.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, make_session_factory
+from bot.tickets.db import make_engine, make_read_engine, make_session_factory
 from bot.tickets.enterprises import (
     MAX_IDEMPOTENCY_KEY,
     DuplicateEnterprise,
     EnterpriseProfile,
     EnterpriseRegistry,
+    IdempotencyConflict,
     InvalidField,
     load_or_create_key,
 )
@@ -63,7 +63,7 @@ async def _context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
-    read_engine = read_only_engine(settings.database_url) or engine
+    read_engine = make_read_engine(settings.database_url) or engine
     reads_factory = make_session_factory(read_engine)
     key = load_or_create_key(settings.var_dir, settings.enterprise_key)
     app[CONTEXT] = EnterpriseContext(
@@ -77,25 +77,6 @@ async def _context(app: web.Application) -> AsyncIterator[None]:
     yield
     engine.dispose()
     read_engine.dispose()
-
-
-def read_only_engine(url: str) -> Engine | None:
-    """SQLite: an engine for plain reads that starts deferred transactions. The service's engine
-    opens every transaction with BEGIN IMMEDIATE (right for read-then-write), which also makes
-    every read wait for the write lock; in WAL mode a reader needs no lock at all. None for
-    other databases (their reads never wait for writers)."""
-    if not url.startswith("sqlite"):
-        return None
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA query_only=ON")
-        cursor.close()
-
-    return engine
 
 
 def setup_enterprise_api(app: web.Application) -> None:
@@ -252,14 +233,19 @@ async def file_for(
         parsed = await intake.parse_with_rasa(app[HTTP_CLIENT], app[SETTINGS], report.description)
         report = intake.complete(report, parsed, today)
     draft = intake.draft_for(report, profile)
-    ticket_key = None
+    claim = None
     if key is not None:
         request_hash = hashlib.sha256(raw).hexdigest()
-        claim = await asyncio.to_thread(context.registry.claim, profile.id, key, request_hash)
-        if claim.outcome == "conflict":
-            raise ApiError(409, "idempotency_conflict", "Idempotency-Key")
-        ticket_key = claim.ticket_key
-    filed = await asyncio.to_thread(context.tickets.file, draft, idempotency_key=ticket_key)
+        claim = context.registry.claim(profile.id, key, request_hash)
+    try:
+        filed = await asyncio.to_thread(
+            context.tickets.file,
+            draft,
+            idempotency_key=claim.ticket_key if claim else None,
+            claim=claim,
+        )
+    except IdempotencyConflict:
+        raise ApiError(409, "idempotency_conflict", "Idempotency-Key") from None
     detail = await asyncio.to_thread(
         reads.report_detail, context.read(), profile.sender_id, filed.number, context.calendar
     )
