@@ -39,6 +39,29 @@ class OutMessage(Protocol):
 
 
 @dataclass(frozen=True)
+class Understanding:
+    """What Rasa's NLU made of one person's message (its `/model/parse` answer)."""
+
+    intent: str | None
+    confidence: float | None
+    entities: list[dict[str, Any]]
+
+    @classmethod
+    def from_parse(cls, parsed: dict[str, Any]) -> Understanding:
+        intent = parsed.get("intent") or {}
+        confidence = intent.get("confidence")
+        return cls(
+            intent=str(intent["name"])[:64] if intent.get("name") else None,
+            confidence=float(confidence) if isinstance(confidence, int | float) else None,
+            entities=[
+                {k: e.get(k) for k in ("entity", "value", "start", "end")}
+                for e in parsed.get("entities") or []
+                if isinstance(e, dict) and isinstance(e.get("entity"), str)
+            ],
+        )
+
+
+@dataclass(frozen=True)
 class Inbound:
     """The inbound row just recorded, or the one recorded first when this is a duplicate."""
 
@@ -132,6 +155,19 @@ class ConversationStore:
                 update(ConversationMessage)
                 .where(ConversationMessage.id == inbound_id)
                 .values(replied_at=now)
+            )
+
+    def record_understanding(self, inbound_id: int, understood: Understanding) -> None:
+        """The NLU result of a recorded inbound message (set after the bot answered it)."""
+        with self.sessions.begin() as session:
+            session.execute(
+                update(ConversationMessage)
+                .where(ConversationMessage.id == inbound_id, ConversationMessage.direction == "in")
+                .values(
+                    intent=understood.intent,
+                    confidence=understood.confidence,
+                    entities=json.dumps(understood.entities, ensure_ascii=False),
+                )
             )
 
     def forget_external_id(self, inbound_id: int) -> None:

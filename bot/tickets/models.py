@@ -232,8 +232,51 @@ class ConversationMessage(Base):
     # Inbound: set once its replies are recorded, so a duplicate knows they are complete.
     replied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     pushed: Mapped[bool] = mapped_column(Boolean, default=False)  # sent out of band (SSE …)
+    # Inbound: what Rasa's NLU understood (the gateway asks /model/parse after the reply), and,
+    # for the last message of a quiet conversation, the form Rasa still had open ("" = none;
+    # asked of the tracker by the console's 重新检查 — a form left open is a caller who gave up).
     intent: Mapped[str | None] = mapped_column(String(64))
     confidence: Mapped[float | None] = mapped_column(Float)
+    entities: Mapped[str | None] = mapped_column(Text)  # JSON [{entity, value, start, end}]
+    active_form: Mapped[str | None] = mapped_column(String(64))
+
+
+class NluCorrection(Base):
+    """A reviewer's verdict on a misunderstood message: the right intent and entity spans, to be
+    exported as training data. The text is kept with phone and ID numbers already replaced by
+    fakes of the same shape (bot/domain/privacy.pseudonymise_text), so spans stay valid."""
+
+    __tablename__ = "nlu_corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversation_messages.id", ondelete="SET NULL"), unique=True
+    )
+    conversation_id: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    predicted_intent: Mapped[str | None] = mapped_column(String(64))
+    predicted_confidence: Mapped[float | None] = mapped_column(Float)
+    intent: Mapped[str] = mapped_column(String(64))
+    entities: Mapped[str] = mapped_column(Text, default="[]")  # JSON [{entity, start, end}]
+    reviewer: Mapped[str] = mapped_column(String(64))
+    reviewer_role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class CategoryCheck(Base):
+    """What a model said about a ticket's description (its top intent and the category that
+    maps to), so the console can flag tickets filed under another category."""
+
+    __tablename__ = "category_checks"
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(128))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    category: Mapped[str | None] = mapped_column(String(64))
+    checked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class TicketNotice(Base):
