@@ -10,12 +10,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import load_settings
 from bot.domain.categories import category_intents
 from bot.domain.privacy import mask_text
 from bot.domain.validators import clean_free_text
 from bot.tickets.db import make_engine, make_session_factory
+from bot.tickets.lookup_guard import LookupGuard, Requester
 from bot.tickets.service import TicketService
 
 T = TypeVar("T")
@@ -24,10 +26,42 @@ logger = logging.getLogger("actions")
 
 
 @functools.cache
+def _sessions() -> sessionmaker[Session]:
+    """One engine per action-server process, created on first use, not at import."""
+    return make_session_factory(make_engine(load_settings().database_url))
+
+
+@functools.cache
 def ticket_service() -> TicketService:
-    """One service (and engine) per action-server process, created on first use, not at import."""
-    settings = load_settings()
-    return TicketService(make_session_factory(make_engine(settings.database_url)))
+    return TicketService(_sessions())
+
+
+@functools.cache
+def lookup_guard() -> LookupGuard:
+    """Every look-up by access code goes through it (failures counted, lock-outs refused)."""
+    return LookupGuard(_sessions(), ticket_service())
+
+
+# What the gateway puts in a message's metadata (bot/web/gateway.py); absent when someone talks
+# to Rasa's REST channel directly (loopback only: `hotline chat`, tests).
+SENDER_METADATA = "hotline_sender"
+CLIENT_IP_METADATA = "client_ip"
+
+
+def requester(tracker: Tracker) -> Requester:
+    """Who asks, for counting failed look-ups: the channel's own sender key (a web chat's
+    「新的对话」 opens a new Rasa conversation, the cookie stays) and the client's address."""
+    metadata: dict[str, Any] = {}
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            metadata = event.get("metadata") or {}
+            break
+    sender = metadata.get(SENDER_METADATA)
+    address = metadata.get(CLIENT_IP_METADATA)
+    return Requester(
+        sender=sender[:200] if isinstance(sender, str) and sender else f"rasa:{tracker.sender_id}",
+        client_ip=address[:64] if isinstance(address, str) and address else None,
+    )
 
 
 async def run_blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -18,6 +18,8 @@ from actions._shared import (
     MAX_DESCRIPTION_CHARS,
     last_user_text,
     logger,
+    lookup_guard,
+    requester,
     run_blocking,
     ticket_service,
 )
@@ -28,6 +30,7 @@ from bot.domain.tickets import find_access_code, find_ticket_id
 from bot.domain.validators import clean_free_text
 from bot.tickets.lifecycle import IllegalTransition
 from bot.tickets.service import CHINA_TZ, TicketView
+from bot.tickets.lookup_guard import LookupRefused
 
 # Longest first: "不满意" and "基本满意" both contain "满意".
 RATINGS = ("不满意", "基本满意", "满意")
@@ -43,7 +46,8 @@ async def resolve_ticket(tracker: Tracker, *, closed: bool = False) -> TicketVie
     if number:
         code = find_access_code(text.replace(number, " "))
         if code:
-            return await run_blocking(service.lookup, number, code)
+            # Raises LookupRefused after too many failures; each action answers it.
+            return await run_blocking(lookup_guard().lookup, number, code, requester(tracker))
         return await run_blocking(service.owned_by, number, tracker.sender_id)
     own = await run_blocking(service.tickets_of_sender, tracker.sender_id, 5)
     if closed:
@@ -89,6 +93,9 @@ class ActionUrgeTicket(Action):
     def name(self) -> str:
         return "action_urge_ticket"
 
+        except LookupRefused as locked:
+            dispatcher.utter_message(text=locked.message)
+            return []
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -153,6 +160,9 @@ class ActionSupplementTicket(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        except LookupRefused as locked:
+            dispatcher.utter_message(text=locked.message)
+            return [SlotSet("supplement_text", None)]
         text = tracker.get_slot("supplement_text")
         if not text:
             dispatcher.utter_message(response="utter_cancelled")
@@ -231,6 +241,9 @@ class ActionRateTicket(Action):
         rating = tracker.get_slot("rating")
         reason = tracker.get_slot("rating_reason") or ""
         reset: list[EventType] = [SlotSet("rating", None), SlotSet("rating_reason", None)]
+        except LookupRefused as locked:
+            dispatcher.utter_message(text=locked.message)
+            return reset
         if not rating:
             dispatcher.utter_message(response="utter_cancelled")
             return reset

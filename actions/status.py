@@ -9,9 +9,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions._shared import logger, run_blocking, ticket_service
+from actions._shared import logger, lookup_guard, requester, run_blocking, ticket_service
 from actions.forms import CancellableFormValidation
 from bot.domain.tickets import find_access_code, find_ticket_id
+from bot.tickets.lookup_guard import LookupRefused
 from bot.tickets.service import CHINA_TZ, TicketView, waiting_step
 
 SHOWN_OWN_TICKETS = 3
@@ -77,7 +78,9 @@ class ActionQueryStatus(Action):
         views: list[TicketView | None]
         try:
             if number and code:
-                views = [await run_blocking(service.lookup, number, code)]
+                views = [
+                    await run_blocking(lookup_guard().lookup, number, code, requester(tracker))
+                ]
             elif number:
                 views = [await run_blocking(service.owned_by, number, tracker.sender_id)]
             else:
@@ -86,6 +89,9 @@ class ActionQueryStatus(Action):
                         service.tickets_of_sender, tracker.sender_id, SHOWN_OWN_TICKETS
                     )
                 )
+        except LookupRefused as refused:
+            dispatcher.utter_message(text=refused.message)
+            return forget
         except Exception:
             logger.exception("status lookup failed")
             dispatcher.utter_message(response="utter_service_unavailable")

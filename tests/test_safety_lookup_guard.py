@@ -1,0 +1,188 @@
+"""The look-up guard on a real database (SQLite and PostgreSQL): limits per ticket, sender and
+address, the time to try again, lifting, exactness under concurrent attempts, equal time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import threading
+import time
+
+from sqlalchemy import Engine, func, select
+
+from bot.domain.tickets import check_access_code, hash_access_code
+from bot.tickets.db import make_session_factory
+from bot.tickets.lookup_guard import (
+    LookupFailure,
+    LookupGuard,
+    LookupLimits,
+    LookupRefused,
+    Requester,
+    load_lookup_limits,
+    lookup_keys,
+)
+from bot.tickets.service import TicketService
+from tests.console_support import draft
+
+LIMITS = LookupLimits(
+    window=dt.timedelta(hours=1), per_ticket=3, per_sender=5, per_ip=7, refused="{until}"
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = dt.datetime(2026, 11, 29, 2, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def _guard(
+    engine: Engine, clock: Clock | None = None, limits: LookupLimits = LIMITS
+) -> LookupGuard:
+    sessions = make_session_factory(engine)
+    return LookupGuard(sessions, TicketService(sessions), limits, clock or Clock())
+
+
+def _wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+def test_the_limits_come_from_the_data_file() -> None:
+    limits = load_lookup_limits()
+    assert (limits.per_ticket, limits.per_sender, limits.per_ip) == (5, 10, 30)
+    assert limits.window == dt.timedelta(hours=1)
+    assert "12345" in limits.refused and "{until}" in limits.refused
+
+
+def test_a_ticket_is_locked_after_its_limit_even_for_the_right_code(
+    engine: Engine, service: TicketService
+) -> None:
+    clock = Clock()
+    guard = _guard(engine, clock)
+    filed = service.file(draft())
+    for i in range(LIMITS.per_ticket):
+        clock.now += dt.timedelta(minutes=1)
+        assert guard.lookup(filed.number, _wrong(filed.access_code), Requester(f"web:{i}")) is None
+    try:
+        guard.lookup(filed.number, filed.access_code, Requester("web:owner"))
+    except LookupRefused as refused:
+        # Free again when the first failure (at +1 min) leaves the one-hour window.
+        assert refused.until == dt.datetime(2026, 11, 29, 3, 1, tzinfo=dt.UTC)
+    else:
+        raise AssertionError("the fourth attempt must be refused")
+    clock.now = dt.datetime(2026, 11, 29, 3, 1, 30, tzinfo=dt.UTC)
+    view = guard.lookup(filed.number, filed.access_code, Requester("web:owner"))
+    assert view is not None and view.number == filed.number
+
+
+def test_unknown_numbers_count_like_wrong_codes_and_senders_and_addresses_are_limited(
+    engine: Engine,
+) -> None:
+    guard = _guard(engine)
+    sender = Requester("wechat:o-abcdef", client_ip="203.0.113.9")
+    for i in range(LIMITS.per_sender):
+        assert guard.lookup(f"LY19990101-{i:04d}", "123456", sender) is None
+    try:
+        guard.lookup("LY19990101-9000", "123456", sender)
+        raise AssertionError("the sender is over its limit")
+    except LookupRefused:
+        pass
+    # Another sender from the same address: 5 failures so far, the address allows 7.
+    other = Requester("web:other", client_ip="203.0.113.9")
+    assert guard.lookup("LY19990101-9001", "123456", other) is None
+    assert guard.lookup("LY19990101-9002", "123456", other) is None
+    try:
+        guard.lookup("LY19990101-9003", "123456", other)
+        raise AssertionError("the address is over its limit")
+    except LookupRefused:
+        pass
+    # A refused attempt is not a failure: nothing was recorded for it.
+    with engine.connect() as conn:
+        counted = conn.execute(
+            select(func.count()).select_from(LookupFailure).where(LookupFailure.scope == "ip")
+        ).scalar_one()
+    assert counted == LIMITS.per_ip
+    shown = {(lock.scope, lock.label) for lock in guard.lock_outs()}
+    assert shown == {("sender", "wechat:o-ab…"), ("ip", "203.0.*.*")}
+    # The table holds no openid and no address in the clear.
+    with engine.connect() as conn:
+        keys = conn.execute(select(LookupFailure.key, LookupFailure.label)).all()
+    assert not any("203.0.113.9" in k or "o-abcdef" in k + label for k, label in keys)
+
+
+def test_an_operator_lifts_a_lock_out(engine: Engine, service: TicketService) -> None:
+    guard = _guard(engine)
+    filed = service.file(draft())
+    for i in range(LIMITS.per_ticket):
+        guard.lookup(filed.number, _wrong(filed.access_code), Requester(f"web:{i}"))
+    [lock] = guard.lock_outs()
+    assert (lock.scope, lock.key, lock.failures) == ("ticket", filed.number, LIMITS.per_ticket)
+    assert guard.lift("ticket", filed.number) == LIMITS.per_ticket
+    assert guard.lock_outs() == []
+    assert guard.lookup(filed.number, filed.access_code, Requester("web:owner")) is not None
+
+
+def test_simultaneous_attempts_never_exceed_the_limit(engine: Engine) -> None:
+    """Twelve threads guess the same number at once: exactly the limit's worth are checked,
+    the rest refused — the attempt is committed before the counts are read."""
+    guard = _guard(engine)
+    outcomes: list[str] = []
+    start = threading.Barrier(12)
+
+    def attempt(i: int) -> None:
+        start.wait()
+        try:
+            guard.lookup("LY19990102-0001", f"{i:06d}", Requester(f"web:t{i}"))
+            outcomes.append("failed")
+        except LookupRefused:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("failed") <= LIMITS.per_ticket
+    assert outcomes.count("failed") + outcomes.count("refused") == 12
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(func.count())
+            .select_from(LookupFailure)
+            .where(LookupFailure.key == "LY19990102-0001")
+        ).scalar_one()
+    assert rows == outcomes.count("failed")
+
+
+def test_a_wrong_code_and_an_unknown_number_take_the_same_time(
+    engine: Engine, service: TicketService
+) -> None:
+    """Alternating look-ups, median time of each kind. The bound is a quarter of one hash check
+    — the cost the unknown path would save if it skipped the check — so a guard that answered
+    unknown numbers early fails here, and database jitter (a few hundred µs) does not."""
+    generous = LookupLimits(dt.timedelta(hours=1), 10**6, 10**6, 10**6, "{until}")
+    guard = _guard(engine, limits=generous)
+    filed = service.file(draft())
+    who = Requester("web:timing")
+    stored = hash_access_code("123456")
+    started = time.perf_counter()
+    for _ in range(20):
+        check_access_code("654321", stored)
+    hash_seconds = (time.perf_counter() - started) / 20
+    times: dict[str, list[float]] = {"wrong": [], "unknown": []}
+    for i in range(60):
+        for kind in ("wrong", "unknown") if i % 2 else ("unknown", "wrong"):
+            number = filed.number if kind == "wrong" else f"LY19990103-{i:04d}"
+            started = time.perf_counter()
+            assert guard.lookup(number, _wrong(filed.access_code), who) is None
+            times[kind].append(time.perf_counter() - started)
+    difference = abs(statistics.median(times["wrong"]) - statistics.median(times["unknown"]))
+    bound = max(hash_seconds / 4, 0.002)
+    assert difference < bound, (difference, hash_seconds, statistics.median(times["wrong"]))
+
+
+def test_keys_of_a_requester() -> None:
+    keys = lookup_keys("LY20261129-0001", Requester("web:abc", "2001:db8::1"))
+    assert [k.scope for k in keys] == ["ticket", "sender", "ip"]
+    assert keys[2].label == "2001:0db8:…"
+    assert len(lookup_keys("LY20261129-0001", Requester("rasa:x"))) == 2
