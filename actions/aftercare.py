@@ -29,8 +29,8 @@ from bot.domain.text import normalize
 from bot.domain.tickets import find_access_code, find_ticket_id
 from bot.domain.validators import clean_free_text
 from bot.tickets.lifecycle import IllegalTransition
-from bot.tickets.service import CHINA_TZ, TicketView
 from bot.tickets.lookup_guard import LookupRefused
+from bot.tickets.service import CHINA_TZ, TicketView
 
 # Longest first: "不满意" and "基本满意" both contain "满意".
 RATINGS = ("不满意", "基本满意", "满意")
@@ -93,9 +93,6 @@ class ActionUrgeTicket(Action):
     def name(self) -> str:
         return "action_urge_ticket"
 
-        except LookupRefused as locked:
-            dispatcher.utter_message(text=locked.message)
-            return []
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -107,6 +104,9 @@ class ActionUrgeTicket(Action):
             updated, escalated = await run_blocking(ticket_service().urge, view.number)
         except IllegalTransition as refused:
             dispatcher.utter_message(response="utter_not_now", reason=str(refused))
+            return []
+        except LookupRefused as locked:
+            dispatcher.utter_message(text=locked.message)
             return []
         except Exception:
             logger.exception("urge failed")
@@ -160,9 +160,6 @@ class ActionSupplementTicket(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        except LookupRefused as locked:
-            dispatcher.utter_message(text=locked.message)
-            return [SlotSet("supplement_text", None)]
         text = tracker.get_slot("supplement_text")
         if not text:
             dispatcher.utter_message(response="utter_cancelled")
@@ -175,6 +172,9 @@ class ActionSupplementTicket(Action):
             found = parse_amount(normalize(text))
             amount = Decimal(str(found)) if found else None
             await run_blocking(ticket_service().supplement, view.number, text, amount=amount)
+        except LookupRefused as locked:
+            dispatcher.utter_message(text=locked.message)
+            return [SlotSet("supplement_text", None)]
         except Exception:
             logger.exception("supplement failed")
             dispatcher.utter_message(response="utter_service_unavailable")
@@ -241,9 +241,6 @@ class ActionRateTicket(Action):
         rating = tracker.get_slot("rating")
         reason = tracker.get_slot("rating_reason") or ""
         reset: list[EventType] = [SlotSet("rating", None), SlotSet("rating_reason", None)]
-        except LookupRefused as locked:
-            dispatcher.utter_message(text=locked.message)
-            return reset
         if not rating:
             dispatcher.utter_message(response="utter_cancelled")
             return reset
@@ -255,6 +252,9 @@ class ActionRateTicket(Action):
             rated = await run_blocking(ticket_service().rate, view.number, rating, reason)
         except IllegalTransition as refused:
             dispatcher.utter_message(response="utter_not_now", reason=str(refused))
+            return reset
+        except LookupRefused as locked:
+            dispatcher.utter_message(text=locked.message)
             return reset
         except Exception:
             logger.exception("rating failed")
