@@ -6,6 +6,7 @@ hotline train        train the model if data/config/domain changed (--force to r
 hotline run          migrate, train if needed, start Rasa + actions + web, stop all on Ctrl-C
 hotline chat         chat in the terminal with a running bot (REST channel)
 hotline user add     an operator console account: hotline user add NAME --role admin
+hotline corrections export --out FILE   reviewers' corrections as Rasa NLU YAML
 hotline purge        blank personal data of tickets older than --days N (statistics stay)
 hotline bench        ours beside a stock Rasa bot under load → docs/bench.md, var/bench/*.json
 """
@@ -80,6 +81,38 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
 
     done = purge_database(settings.database_url, args.days, actor="cli")
     print(f"已清理 {args.days} 天前工单的个人信息：{done} 件")
+    return 0
+
+
+def cmd_corrections_export(settings: Settings, args: argparse.Namespace) -> int:
+    """Reviewers' corrections → Rasa NLU YAML; those copying an evaluation message are named."""
+    from bot.corrections_export import export_corrections
+    from bot.evaluation.leakage import EvalSetMissing
+    from bot.tickets.audit import AuditLog
+    from bot.tickets.db import make_engine, make_session_factory
+    from bot.tickets.migrate import upgrade
+
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        sessions = make_session_factory(engine)
+        try:
+            export = export_corrections(sessions)
+        except EvalSetMissing as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        Path(args.out).write_text(export.text, encoding="utf-8")
+        AuditLog(sessions).write(
+            username="cli",
+            role="-",
+            action="export_corrections",
+            detail=f"导出 {len(export.exported)} 条，未导出 {len(export.refused)} 条",
+        )
+    finally:
+        engine.dispose()
+    for refusal in export.refused:
+        print(f"未导出：{refusal.reason()}", file=sys.stderr)
+    print(f"已导出 {len(export.exported)} 条纠正到 {args.out}")
     return 0
 
 
@@ -329,6 +362,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     enterprise_cli.add_arguments(enterprise_add)
     enterprise_add.set_defaults(func=enterprise_cli.cmd_enterprise_add)
+    fixes = sub.add_parser("corrections", help="reviewers' NLU corrections")
+    fixes_sub = fixes.add_subparsers(dest="corrections_command", required=True)
+    fixes_export = fixes_sub.add_parser(
+        "export", help="as Rasa NLU YAML, without any that copy an evaluation message"
+    )
+    fixes_export.add_argument("--out", required=True, help="the YAML file to write")
+    fixes_export.set_defaults(func=cmd_corrections_export)
     purge = sub.add_parser(
         "purge", help="blank/mask personal data of tickets older than N days (statistics stay)"
     )

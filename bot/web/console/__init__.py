@@ -15,7 +15,16 @@ from bot.tickets.accounts import Accounts
 from bot.tickets.audit import AuditLog
 from bot.tickets.db import make_engine, make_session_factory
 from bot.tickets.service import TicketService
-from bot.web.console import audit, auth, conversations, dashboard, exports, tickets, users
+from bot.web.console import (
+    audit,
+    auth,
+    conversations,
+    dashboard,
+    exports,
+    review,
+    tickets,
+    users,
+)
 from bot.web.console.access import access_middleware
 from bot.web.console.errors import console_errors
 from bot.web.console.keys import ACCOUNTS, AUDIT, CONSOLE_SETTINGS, SERVICE, SESSIONS
@@ -51,7 +60,7 @@ def create_console(settings: Settings) -> web.Application:
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(["html"]),
     )
-    for module in (auth, tickets, conversations, exports, dashboard, users, audit):
+    for module in (auth, tickets, conversations, exports, dashboard, users, audit, review):
         module.setup_routes(console)
     return console
 

@@ -24,7 +24,8 @@ H = TypeVar("H", bound=Handler)
 
 PUBLIC = "public"  # the sign-in page and static checks: no account needed
 
-# The role table. operator: every ticket and the conversation queue; department: its own
+# The role table. operator: every ticket, the conversation queue and the retraining review
+# (review.*: transcripts with their NLU, corrections, flags, export); department: its own
 # department's tickets, never a protected complainant's identity; supervisor: everything about
 # tickets, escalation and statistics; admin: accounts, departments, the routing table, the audit log.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -35,6 +36,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "tickets.export",
             "handoffs.view",
             "handoffs.take",
+            "review.view",
+            "review.mark",
             "home",
         }
     ),
@@ -47,6 +50,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "handoffs.view",
             "handoffs.take",
             "stats.view",
+            "review.view",
+            "review.mark",
             "home",
         }
     ),

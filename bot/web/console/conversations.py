@@ -12,12 +12,12 @@ from aiohttp import web
 from bot.domain.privacy import mask_text
 from bot.tickets import queue, takeover
 from bot.tickets.models import Handoff
+from bot.web.console import transcript
 from bot.web.console.access import audit, requires
 from bot.web.console.keys import SERVICE, SESSIONS
 from bot.web.console.pages import db, notify, render
 from bot.web.keys import GATEWAY
 
-_SPEAKERS = {"in": "来电人", "out": "智能助手", "operator": "人工坐席"}
 MAX_CHARS = 2000
 
 
@@ -47,14 +47,7 @@ async def conversation_page(request: web.Request) -> web.Response:
             "conversation": conversation,
             "reason": mask_text(handoff.reason),
             # Phone and ID numbers stay masked here too; the ticket page reveals (audited).
-            "messages": [
-                {
-                    "at": m.at,
-                    "who": _SPEAKERS.get(m.direction, m.direction),
-                    "text": mask_text(m.text),
-                }
-                for m in messages
-            ],
+            "messages": [transcript.row(m, mask_text) for m in messages],
         },
     )
 

@@ -28,6 +28,9 @@ AUDIT_LABELS = {
     "release": "交还智能助手",
     "operator_message": "人工回复",
     "reveal_refused": "查看个人信息被拒绝",
+    "nlu_correction": "纠正意图",
+    "export_corrections": "导出纠正（训练数据）",
+    "review_refresh": "复核重新检查",
 }
 
 PROTECTED = "（身份保护）"

@@ -18,6 +18,7 @@ from bot.tickets.lifecycle import lifecycle
 from bot.tickets.models import Ticket, TicketEvent
 from bot.tickets.service import current_due
 from bot.web.console.texts import PROTECTED
+from bot.web.console.transcript import row as transcript_row
 
 
 def identity_hidden(ticket: Ticket, account: Account) -> bool:
@@ -146,9 +147,6 @@ def events(
     return out
 
 
-_SPEAKERS = {"in": "来电人", "out": "智能助手", "operator": "人工坐席"}
-
-
 def transcript(
     ticket: Ticket, messages: list[Any], account: Account, reveal: bool = False
 ) -> list[dict[str, Any]] | None:
@@ -157,7 +155,4 @@ def transcript(
     m = masker(ticket, account, reveal)
     if m.hidden:
         return None
-    return [
-        {"at": row.at, "who": _SPEAKERS.get(row.direction, row.direction), "text": m.text(row.text)}
-        for row in messages
-    ]
+    return [transcript_row(message, m.text) for message in messages]
