@@ -7,7 +7,7 @@ hotline run          migrate, train if needed, start Rasa + actions + web, stop 
 hotline chat         chat in the terminal with a running bot (REST channel)
 hotline user add     an operator console account: hotline user add NAME --role admin
 hotline corrections export --out FILE   reviewers' corrections as Rasa NLU YAML
-hotline purge        blank personal data of tickets older than --days N (statistics stay)
+hotline purge        blank personal data of tickets and chats older than --days N (statistics stay)
 hotline bench        ours beside a stock Rasa bot under load → docs/bench.md, var/bench/*.json
 """
 
@@ -79,8 +79,9 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     from bot.tickets.retention import purge_database
 
-    done = purge_database(settings.database_url, args.days, actor="cli")
-    print(f"已清理 {args.days} 天前工单的个人信息：{done} 件")
+    tracker_url = args.tracker_url or f"sqlite:///{settings.tracker_db}"
+    done = purge_database(settings.database_url, args.days, actor="cli", tracker_url=tracker_url)
+    print(f"已清理 {args.days} 天前的个人信息：{done}")
     return 0
 
 
@@ -370,9 +371,15 @@ def build_parser() -> argparse.ArgumentParser:
     fixes_export.add_argument("--out", required=True, help="the YAML file to write")
     fixes_export.set_defaults(func=cmd_corrections_export)
     purge = sub.add_parser(
-        "purge", help="blank/mask personal data of tickets older than N days (statistics stay)"
+        "purge",
+        help="blank/mask personal data of tickets and transcripts older than N days, delete "
+        "Rasa's tracker events as old (statistics stay)",
     )
     purge.add_argument("--days", type=int, required=True)
+    purge.add_argument(
+        "--tracker-url",
+        help="Rasa's SQL tracker store (default: this install's SQLite var/tracker.db)",
+    )
     purge.set_defaults(func=cmd_purge)
     train = sub.add_parser("train", help="train the model if its inputs changed")
     train.add_argument("--force", action="store_true", help="retrain even if up to date")

@@ -80,11 +80,15 @@ def personal_text(database_url: str, number: str) -> str:
 
 
 def test_purge_blanks_personal_data_and_keeps_the_statistics(
-    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     old, new = seed(database_url)
     before = snapshot(database_url)
     monkeypatch.setenv("HOTLINE_DATABASE_URL", database_url)
+    monkeypatch.setenv("HOTLINE_VAR_DIR", str(tmp_path))  # its tracker.db, not the install's
     assert cli.main(["purge", "--days", "365"]) == 0
     assert "2 件" in capsys.readouterr().out
     for number in old:
@@ -102,7 +106,10 @@ def test_purge_blanks_personal_data_and_keeps_the_statistics(
             select(AuditEntry.detail).where(AuditEntry.action == "purge")
         ).all()
     engine.dispose()
-    assert purges == ["365 天前：2 件工单", "365 天前：0 件工单"]
+    assert purges == [
+        "365 天前：2 件工单，0 条对话消息，0 条 Rasa 对话事件",
+        "365 天前：0 件工单，0 条对话消息，0 条 Rasa 对话事件",
+    ]
 
 
 def test_purge_refuses_a_retention_of_zero_days(sqlite_url: str) -> None:

@@ -1,21 +1,49 @@
-"""Retention: personal data of old tickets is blanked or masked; statistics stay intact.
+"""Retention: personal data of old tickets and conversations is blanked or masked; statistics
+stay intact.
 
 What goes: the caller's name, phone, enterprise, credit code, the chat sender id (it links a
 ticket to a conversation), and personal data inside free text (descriptions, replies, history
-notes, handoff reasons: the caller's own name/company/code, phone and ID numbers). What stays:
-numbers, dates, states, categories, districts, departments, respondents, amounts, deadlines,
-ratings — every count the dashboard and the integrity board show.
+notes, handoff reasons: the caller's own name/company/code, phone and ID numbers). In the
+gateway's transcripts every message older than N days is masked the same way (with the
+identifiers of the tickets that conversation filed, and access codes), ticket cards dropped,
+and a conversation quiet for N days loses its channel sender key (cookie, WeChat openid).
+Rasa's tracker store loses its events older than N days (bot/tickets/tracker_retention.py).
+What stays: numbers, dates, states, categories, districts, departments, respondents, amounts,
+deadlines, ratings, the messages themselves with their time, direction and intent — every count
+the dashboard, the integrity board and the review page show.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.privacy import mask_text
-from bot.tickets.models import Handoff, Ticket
+from bot.tickets.models import Conversation, ConversationMessage, Handoff, Ticket
 
 PURGED = "purged"  # sender_id of a ticket whose personal data is gone (also: done, skip it)
 BLANK = "（已清除）"
+# The filing confirmation says the code in clear (「提取码 233667」); the ticket keeps only a hash.
+_ACCESS_CODE = re.compile(r"(提取码\s*[:：]?\s*)[0-9A-Za-z]{4,8}")
+
+
+@dataclass(frozen=True)
+class Purged:
+    """What one retention round did."""
+
+    tickets: int
+    messages: int
+    tracker_events: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.tickets} 件工单，{self.messages} 条对话消息，"
+            f"{self.tracker_events} 条 Rasa 对话事件"
+        )
 
 
 def scrub(text: str | None, secrets: list[str]) -> str | None:
@@ -49,25 +77,101 @@ def anonymise_handoff(handoff: Handoff) -> None:
     handoff.sender_id = PURGED
 
 
+def scrub_message(text: str, secrets: list[str]) -> str:
+    return _ACCESS_CODE.sub(r"\1******", scrub(text, secrets) or "")
+
+
+def purge_transcripts(
+    sessions: sessionmaker[Session], before: dt.datetime, *, batch: int = 500
+) -> int:
+    """Mask the gateway's messages older than `before`; returns how many rows changed.
+
+    Run before the tickets are purged: a conversation's secrets are read from the tickets it
+    filed (their sender id is its Rasa sender id until the ticket is purged). A conversation
+    quiet since `before` is done in one go and marked by its blanked sender key; in one still
+    in use only the old messages are masked (masking is idempotent: the next round changes
+    nothing)."""
+    changed = 0
+    while True:
+        with sessions.begin() as session:
+            quiet = session.scalars(
+                select(Conversation)
+                .where(Conversation.last_active_at < before, Conversation.sender_key != PURGED)
+                .order_by(Conversation.id)
+                .limit(batch)
+            ).all()
+            for conversation in quiet:
+                changed += _mask_messages(session, conversation, None)
+                conversation.sender_key = PURGED
+                conversation.state = "closed"
+        if len(quiet) < batch:
+            break
+    with sessions.begin() as session:
+        live = session.scalars(
+            select(Conversation).where(
+                Conversation.last_active_at >= before,
+                Conversation.id.in_(
+                    select(ConversationMessage.conversation_id).where(
+                        ConversationMessage.at < before
+                    )
+                ),
+            )
+        ).all()
+        for conversation in live:
+            changed += _mask_messages(session, conversation, before)
+    return changed
+
+
+def _mask_messages(session: Session, conversation: Conversation, before: dt.datetime | None) -> int:
+    secrets = [
+        s
+        for t in session.scalars(
+            select(Ticket).where(Ticket.sender_id == conversation.rasa_sender_id)
+        )
+        for s in (t.caller_name, t.enterprise_name, t.uscc, t.phone)
+        if s
+    ]
+    query = select(ConversationMessage).where(
+        ConversationMessage.conversation_id == conversation.id
+    )
+    if before is not None:
+        query = query.where(ConversationMessage.at < before)
+    changed = 0
+    for message in session.scalars(query):
+        masked = scrub_message(message.text, secrets)
+        if masked != message.text or message.card is not None:
+            message.text = masked
+            message.card = None
+            changed += 1
+    return changed
+
+
 def cutoff(now: dt.datetime, days: int) -> dt.datetime:
     if days < 1:
         raise ValueError("保留天数至少为 1 天")
     return now - dt.timedelta(days=days)
 
 
-def purge_database(database_url: str, days: int, *, actor: str) -> int:
-    """One purge round on a database (CLI and the web service's schedule); audited."""
+def purge_database(
+    database_url: str, days: int, *, actor: str, tracker_url: str | None = None
+) -> Purged:
+    """One purge round (CLI and the web service's schedule): transcripts, tickets, and Rasa's
+    tracker store when its URL is given; audited."""
     from bot.tickets.audit import AuditLog
     from bot.tickets.db import make_engine, make_session_factory
     from bot.tickets.service import TicketService
+    from bot.tickets.tracker_retention import purge_tracker_events
 
+    before = cutoff(dt.datetime.now(dt.UTC), days)
     engine = make_engine(database_url)
     try:
         sessions = make_session_factory(engine)
-        service = TicketService(sessions)
-        done = service.purge_personal_data(days)
+        messages = purge_transcripts(sessions, before)
+        tickets = TicketService(sessions).purge_personal_data(days)
+        events = purge_tracker_events(tracker_url, before) if tracker_url else 0
+        done = Purged(tickets, messages, events)
         AuditLog(sessions).write(
-            username=actor, role="system", action="purge", detail=f"{days} 天前：{done} 件工单"
+            username=actor, role="system", action="purge", detail=f"{days} 天前：{done}"
         )
         return done
     finally:

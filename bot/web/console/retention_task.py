@@ -5,6 +5,7 @@ does one round for deployments that prefer a scheduler)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -23,12 +24,15 @@ async def retention_schedule(app: web.Application) -> AsyncIterator[None]:
 
     async def purge() -> None:
         done = await asyncio.to_thread(
-            purge_database, settings.database_url, days, actor="schedule"
-        )
-        if done:
-            logger.info(
-                "retention: personal data of %d tickets older than %d days blanked", done, days
+            functools.partial(
+                purge_database,
+                settings.database_url,
+                days,
+                actor="schedule",
+                tracker_url=f"sqlite:///{settings.tracker_db}",
             )
+        )
+        logger.info("retention round, older than %d days: %s", days, done)
 
     every = max(settings.retention_every_seconds, 60) if days > 0 else 0
     async with periodic("retention purge", every, purge):
