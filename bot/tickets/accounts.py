@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.tickets.models import ConsoleUser
@@ -24,6 +25,10 @@ MAX_FAILURES = 5
 FAILURE_WINDOW = dt.timedelta(minutes=15)
 LOCK_TIME = dt.timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
+# Passwords the console makes up for a reset: no 0/O, 1/l/I to misread when it is read out.
+_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+GENERATED_LENGTH = 14
+LAST_ADMIN = "不能停用或改掉最后一位在用的系统管理员，否则再没有人能管理账号。"
 
 _hasher = PasswordHasher()
 
@@ -149,7 +154,24 @@ class Accounts:
     def set_active(self, user_id: int, active: bool) -> Account:
         with self._sessions.begin() as session:
             user = self._user(session, user_id)
+            if not active:
+                self._keep_an_admin(session, user)
             user.active = active
+            return _account(user)
+
+    def set_role(self, user_id: int, role: str, department: str | None) -> Account:
+        """A new role (and the department a department handler works for)."""
+        if role not in ROLES:
+            raise AccountError(f"角色只能是：{'、'.join(ROLES)}")
+        department = (department or "").strip() or None
+        if role == "department" and department is None:
+            raise AccountError("承办单位人员必须绑定一个单位")
+        with self._sessions.begin() as session:
+            user = self._user(session, user_id)
+            if role != "admin":
+                self._keep_an_admin(session, user)
+            user.role = role
+            user.department = department if role == "department" else None
             return _account(user)
 
     def set_password(self, user_id: int, password: str) -> Account:
@@ -159,6 +181,28 @@ class Accounts:
             user = self._user(session, user_id)
             user.password_hash = _hasher.hash(password)
             return _account(user)
+
+    @staticmethod
+    def _keep_an_admin(session: Session, user: ConsoleUser) -> None:
+        """Refuse to take away the last active admin. The admins' rows are locked first
+        (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so two admins
+        demoting each other at the same moment cannot both succeed."""
+        if user.role != "admin" or not user.active:
+            return
+        session.scalars(
+            select(ConsoleUser.id).where(ConsoleUser.role == "admin").with_for_update()
+        ).all()
+        others = session.scalar(
+            select(func.count())
+            .select_from(ConsoleUser)
+            .where(
+                ConsoleUser.role == "admin",
+                ConsoleUser.active.is_(True),
+                ConsoleUser.id != user.id,
+            )
+        )
+        if not others:
+            raise AccountError(LAST_ADMIN)
 
     def _user(self, session: Session, user_id: int) -> ConsoleUser:
         user = session.get(ConsoleUser, user_id)
@@ -175,6 +219,11 @@ class Accounts:
             user.locked_until = now + LOCK_TIME
             user.failed_count = 0
             user.failed_since = None
+
+
+def generate_password() -> str:
+    """A reset password the admin reads out once (~80 bits)."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(GENERATED_LENGTH))
 
 
 def _verify(hashed: str, password: str) -> bool:

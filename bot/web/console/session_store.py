@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp_session import AbstractStorage, Session
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
@@ -94,6 +94,21 @@ class DatabaseStorage(AbstractStorage):
                 return None
             return data if isinstance(data, dict) else None
 
+    def forget_user(self, user_id: int) -> int:
+        """End every session of one account (its password was reset); returns how many.
+
+        The data is JSON text, so the rows are read and matched here — the table holds only
+        living console sessions, a few dozen."""
+        with self._db.begin() as db:
+            keys = [
+                row.key
+                for row in db.scalars(select(ConsoleSession))
+                if _user_of(row.data) == user_id
+            ]
+            if keys:
+                db.execute(delete(ConsoleSession).where(ConsoleSession.key.in_(keys)))
+            return len(keys)
+
     def _write(self, key: str, data: dict[str, Any]) -> None:
         now = _now()
         with self._db.begin() as db:
@@ -105,6 +120,15 @@ class DatabaseStorage(AbstractStorage):
             row.expires_at = now + dt.timedelta(seconds=MAX_AGE)
             # Expired sessions are cleared by the writes of the living ones.
             db.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
+
+
+def _user_of(raw: str) -> int | None:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    user_id = data.get("session", {}).get("user_id") if isinstance(data, dict) else None
+    return user_id if isinstance(user_id, int) else None
 
 
 # aiohttp-session's own middleware keeps its objects under plain string request keys, which
