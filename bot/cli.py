@@ -14,6 +14,7 @@ hotline bench        ours beside a stock Rasa bot under load → docs/bench.md, 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import signal
 import sys
@@ -125,15 +126,24 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.production import ProfileError, prepare
     from bot.stack import Stack, StackError, build_services
     from bot.tickets.migrate import upgrade
     from bot.training import ensure_model
 
     started = time.monotonic()
-    upgrade(settings.database_url)
-    model = ensure_model(settings.models_dir)
-    stack = Stack(build_services(settings, model))
+    if args.profile:
+        settings = dataclasses.replace(settings, profile=args.profile)
+    try:
+        if settings.profile == "production":
+            prepare(settings)
+        upgrade(settings.database_url)
+        model = ensure_model(settings.models_dir)
+        stack = Stack(build_services(settings, model))
+    except ProfileError as error:
+        print(error, file=sys.stderr)
+        return 1
     stopping = False
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -384,9 +394,13 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train the model if its inputs changed")
     train.add_argument("--force", action="store_true", help="retrain even if up to date")
     train.set_defaults(func=cmd_train)
-    sub.add_parser("run", help="start Rasa, the action server and the web service").set_defaults(
-        func=cmd_run
+    run = sub.add_parser("run", help="start Rasa, the action server and the web service")
+    run.add_argument(
+        "--profile",
+        choices=["default", "production"],
+        help="production: PostgreSQL, Redis, RabbitMQ, replicas behind nginx (deploy/README.md)",
     )
+    run.set_defaults(func=cmd_run)
     evaluation = sub.add_parser("eval", help="evaluate the NLU on the dev and real-complaint sets")
     evaluation.add_argument("--out", default="reports", help="where to write the report")
     evaluation.add_argument("--no-baselines", action="store_true", help="skip the two baselines")

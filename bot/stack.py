@@ -128,62 +128,88 @@ def service_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def action_service(settings: Settings, env: dict[str, str], port: int, name: str) -> Service:
+    """One action server (rasa-sdk) on `port`, bound to settings.host."""
+    return Service(
+        name=name,
+        command=[sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        # rasa-sdk listens on 0.0.0.0 unless SANIC_HOST says otherwise.
+        env={**env, "SANIC_HOST": settings.host},
+        ready_url=f"http://{settings.host}:{port}/health",
+        log_path=settings.var_dir / "logs" / f"{_slug(name)}.log",
+    )
+
+
+def rasa_service(
+    settings: Settings,
+    env: dict[str, str],
+    port: int,
+    name: str,
+    *,
+    model: Path,
+    endpoints: Path,
+) -> Service:
+    """One Rasa server on `port` with its HTTP API behind the run's token."""
+    return Service(
+        name=name,
+        # bot.rasa_serve adds --auth-token from the environment, off the command line.
+        command=[
+            *rasa_serve_command(),
+            "run",
+            "--enable-api",
+            "--interface",
+            settings.host,
+            "--port",
+            str(port),
+            "--model",
+            str(model),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            "credentials.yml",
+        ],
+        env={**rasa_env(), **{k: v for k, v in env.items() if k.startswith("HOTLINE_")}},
+        ready_url=f"http://{settings.host}:{port}/status?{urlencode(settings.rasa_auth)}",
+        log_path=settings.var_dir / "logs" / f"{_slug(name)}.log",
+        ready_check=lambda body: b'"model_file"' in body,
+    )
+
+
+def web_service(settings: Settings, env: dict[str, str], port: int, name: str) -> Service:
+    """One web service process on `port`; started once everything it talks to answers."""
+    return Service(
+        name=name,
+        command=[sys.executable, "-m", "bot.web"],
+        env={**env, "HOTLINE_WEB_PORT": str(port)},
+        ready_url=f"http://{settings.host}:{port}/healthz",
+        log_path=settings.var_dir / "logs" / f"{_slug(name)}.log",
+        after_others=True,
+    )
+
+
+def _slug(name: str) -> str:
+    """The log file's name: 'action server' → actions, 'Rasa server 2' → rasa-2, …"""
+    words = name.lower().replace("server", "").replace("service", "").split()
+    base = {"action": "actions"}.get(words[0], words[0])
+    return "-".join([base, *words[1:]])
+
+
 def build_services(settings: Settings, model: Path, *, with_web: bool = True) -> list[Service]:
-    logs = settings.var_dir / "logs"
+    """The default profile: one of each process, SQLite, no proxy."""
+    if settings.profile == "production":
+        from bot.production import build_production_services
+
+        return build_production_services(settings, model, with_web=with_web)
     endpoints = write_endpoints(settings)
     env = service_env(settings)
     services = [
-        Service(
-            name="action server",
-            command=[
-                sys.executable,
-                "-m",
-                "rasa_sdk",
-                "--actions",
-                "actions",
-                "--port",
-                str(settings.action_port),
-            ],
-            # rasa-sdk listens on 0.0.0.0 unless SANIC_HOST says otherwise.
-            env={**env, "SANIC_HOST": settings.host},
-            ready_url=f"http://{settings.host}:{settings.action_port}/health",
-            log_path=logs / "actions.log",
-        ),
-        Service(
-            name="Rasa server",
-            # bot.rasa_serve adds --auth-token from the environment, off the command line.
-            command=[
-                *rasa_serve_command(),
-                "run",
-                "--enable-api",
-                "--interface",
-                settings.host,
-                "--port",
-                str(settings.rasa_port),
-                "--model",
-                str(model),
-                "--endpoints",
-                str(endpoints),
-                "--credentials",
-                "credentials.yml",
-            ],
-            env={**rasa_env(), **{k: v for k, v in env.items() if k.startswith("HOTLINE_")}},
-            ready_url=f"{settings.rasa_url}/status?{urlencode(settings.rasa_auth)}",
-            log_path=logs / "rasa.log",
-            ready_check=lambda body: b'"model_file"' in body,
+        action_service(settings, env, settings.action_port, "action server"),
+        rasa_service(
+            settings, env, settings.rasa_port, "Rasa server", model=model, endpoints=endpoints
         ),
     ]
     if with_web:
-        services.append(
-            Service(
-                name="web service",
-                command=[sys.executable, "-m", "bot.web"],
-                env=env,
-                ready_url=f"{settings.web_url}/healthz",
-                log_path=logs / "web.log",
-                after_others=True,
-            )
-        )
+        services.append(web_service(settings, env, settings.web_port, "web service"))
     return services
 
 

@@ -1,0 +1,279 @@
+"""The production profile as it runs (bot/production.py, deploy/): nginx in front of two web
+replicas, two Rasa servers on one PostgreSQL tracker store with Redis locks and a RabbitMQ event
+broker, two action servers, tickets in PostgreSQL. A person files a complaint through nginx's
+public port; Rasa and the action servers are not reachable from it; one Rasa instance killed
+mid-conversation, the other carries the same conversation on."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+from psycopg import sql
+
+from bot.config import Settings
+from bot.production import layout
+from bot.stack import Stack, build_services
+from bot.tickets.migrate import upgrade
+from bot.training import rasa_executable
+from tests.conftest import require
+from tests.test_conversation import QUESTIONS
+
+pytestmark = pytest.mark.stack
+
+RABBIT = ("127.0.0.1", 5672)
+REDIS = ("127.0.0.1", 6379)
+
+
+def _listening(address: tuple[str, int]) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        return sock.connect_ex(address) == 0
+
+
+def _port_block(size: int) -> int:
+    """A port p with p … p+size-1 all free on 127.0.0.1."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = int(probe.getsockname()[1])
+        if base + size >= 65535:
+            continue
+        free = True
+        for port in range(base, base + size):
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    free = False
+                    break
+        if free:
+            return base
+    raise RuntimeError("no block of free ports")
+
+
+def _database(name: str, *, drop: bool = False) -> None:
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
+        ident = sql.Identifier(name)
+        if drop:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+        else:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(ident))
+
+
+def _drain_broker(queue: str) -> dict[str, object]:
+    """Read and delete the event queue with aio-pika from the Rasa
+    environment — the service environment has no AMQP client."""
+    script = f"""
+import asyncio, json, aio_pika
+async def main():
+    connection = await aio_pika.connect_robust("amqp://guest:guest@127.0.0.1:5672/")
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue({queue!r}, durable=True)
+        events = []
+        while True:
+            message = await queue.get(no_ack=True, fail=False)
+            if message is None:
+                break
+            events.append(json.loads(message.body))
+        await queue.delete(if_unused=False, if_empty=False)
+        print(json.dumps({{"events": events}}))
+asyncio.run(main())
+"""
+    python = rasa_executable().with_name("python")
+    done = subprocess.run(
+        [str(python), "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _redis(*command: str) -> bytes:
+    """One Redis command over its wire protocol (no client library in this environment)."""
+    payload = f"*{len(command)}\r\n" + "".join(
+        f"${len(part.encode())}\r\n{part}\r\n" for part in command
+    )
+    with socket.create_connection(REDIS, timeout=5) as sock:
+        sock.sendall(payload.encode())
+        time.sleep(0.2)
+        return sock.recv(1 << 20)
+
+
+@dataclass
+class Production:
+    settings: Settings
+    stack: Stack
+    public: str
+    tracker_db: str
+    ticket_db: str
+
+    def rasa(self, index: int):  # type: ignore[no-untyped-def]
+        return next(s for s in self.stack.services if s.name == f"Rasa server {index}")
+
+
+@pytest.fixture(scope="module")
+def production(
+    trained_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Production]:
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else "")
+    require(
+        bool(nginx), "需要 nginx：sudo apt-get install -y nginx（make test 以 root 运行时自动安装）"
+    )
+    require(
+        _listening(REDIS), "需要 Redis 在 127.0.0.1:6379（Debian: apt-get install redis-server）"
+    )
+    require(
+        _listening(RABBIT),
+        "需要 RabbitMQ 在 127.0.0.1:5672（Debian: apt-get install rabbitmq-server）",
+    )
+    suffix = uuid.uuid4().hex[:10]
+    ticket_db, tracker_db = f"hotline_prod_{suffix}", f"hotline_prod_tracker_{suffix}"
+    _database(ticket_db)  # the tracker database is made by the profile itself
+    settings = Settings(
+        rasa_port=_port_block(3),
+        action_port=_port_block(3),
+        web_port=_port_block(3),
+        var_dir=tmp_path_factory.mktemp("production-var"),
+        database_url=f"postgresql://postgres@127.0.0.1:5432/{ticket_db}",
+        tracker_url=f"postgresql://postgres@127.0.0.1:5432/{tracker_db}",
+        event_queue=f"hotline_test_{suffix}",
+        profile="production",
+        sweep_seconds=2,
+    )
+    upgrade(settings.database_url)
+    stack = Stack(build_services(settings, trained_model))
+    stack.start(timeout=240)
+    try:
+        yield Production(settings, stack, settings.web_url, tracker_db, ticket_db)
+    finally:
+        stack.stop()
+        _drain_broker(settings.event_queue)
+        _database(ticket_db, drop=True)
+        _database(tracker_db, drop=True)
+
+
+def _say(base: str, session: requests.Session, text: str) -> list[dict]:
+    response = session.post(f"{base}/api/chat", json={"message": text}, timeout=60)
+    assert response.status_code == 200, response.text
+    return list(response.json()["messages"])
+
+
+def _answer_until_summary(base: str, session: requests.Session, messages: list[dict]) -> list[dict]:
+    phone = "139" + str(time.time_ns())[-8:]
+    for _ in range(12):
+        text = " ".join(m["text"] for m in messages)
+        if messages[-1].get("buttons") and "请核对" in text:
+            return messages
+        question = next(q for q in QUESTIONS if q in text)
+        messages = _say(base, session, QUESTIONS[question] or phone)
+    raise AssertionError(f"no summary: {messages}")
+
+
+def _confirm(base: str, session: requests.Session, summary: list[dict]) -> dict:
+    payload = next(b["payload"] for b in summary[-1]["buttons"] if b["title"] == "确认提交")
+    card = next(m["card"] for m in _say(base, session, payload) if m.get("card"))
+    assert card["number"].startswith("LY") and card["access_code"]
+    return dict(card)
+
+
+def _rows(database: str, query: str, *args: object) -> list[tuple]:  # type: ignore[type-arg]
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={database}") as conn:
+        return list(conn.execute(query, args).fetchall())
+
+
+def test_a_complaint_through_nginx_lands_in_postgres_and_rabbitmq(production: Production) -> None:
+    base = production.public
+    session = requests.Session()
+    session.get(f"{base}/", timeout=10).raise_for_status()
+    _say(base, session, "我要投诉")
+    summary = _say(base, session, "我们小区南门那段路挖开三个月了，一直没人管，下雨全是泥。")
+    card = _confirm(base, session, _answer_until_summary(base, session, summary))
+
+    tickets = _rows(production.ticket_db, "SELECT number, status FROM tickets")
+    assert [t[0] for t in tickets] == [card["number"]]
+    # Rasa's trackers are in PostgreSQL: the conversation's events, under Rasa's sender id.
+    senders = _rows(production.tracker_db, "SELECT DISTINCT sender_id FROM events")
+    assert len(senders) == 1
+    rasa_sender = senders[0][0]
+    assert _rows(production.tracker_db, "SELECT count(*) FROM events")[0][0] > 20
+    # Both web replicas served requests (nginx balances them), both Rasa instances are in use
+    # through the internal balancer, and Rasa held a Redis connection for its lock store.
+    where = layout(production.settings)
+    access = (production.settings.var_dir / "logs" / "nginx-access.log").read_text()
+    assert all(f"127.0.0.1:{port}" in access for port in where.web_ports)
+    assert b"db=1" in _redis("CLIENT", "LIST")
+    # The event broker published the same conversation's events to RabbitMQ.
+    events = _drain_broker(production.settings.event_queue)["events"]
+    assert isinstance(events, list)
+    mine = [e for e in events if e.get("sender_id") == rasa_sender]
+    assert {"user", "bot", "action"} <= {e.get("event") for e in mine}
+
+
+def test_rasa_and_the_action_servers_are_not_reachable_from_the_public_side(
+    production: Production,
+) -> None:
+    base = production.public
+    for method, path in [
+        ("GET", "/status"),
+        ("GET", "/version"),
+        ("POST", "/model/parse"),
+        ("GET", "/conversations/x/tracker"),
+        ("POST", "/webhooks/rest/webhook"),
+        ("POST", "/webhook"),
+        ("GET", "/actions"),
+    ]:
+        response = requests.request(method, f"{base}{path}", json={"text": "x"}, timeout=10)
+        assert response.status_code in (404, 405), (path, response.status_code)
+        assert "rasa" not in response.text.lower() and "version" not in response.text.lower()
+    # The internal balancers answer only on loopback, and Rasa's API wants its token.
+    rasa = f"http://127.0.0.1:{production.settings.rasa_port}"
+    assert requests.get(f"{rasa}/status", timeout=10).status_code == 401
+    assert production.settings.host == "127.0.0.1"
+
+
+def test_one_rasa_instance_killed_the_other_serves_the_same_conversation(
+    production: Production,
+) -> None:
+    base = production.public
+    session = requests.Session()
+    session.get(f"{base}/", timeout=10).raise_for_status()
+    _say(base, session, "我要投诉")
+    first = _say(base, session, "我们楼下饭店油烟特别大，排风口正对着我家窗户，天天熏得没法开窗。")
+    asked = " ".join(m["text"] for m in first)
+    victim = production.rasa(1)
+    assert victim.process is not None
+    os.killpg(victim.process.pid, signal.SIGKILL)
+    victim.process.wait(timeout=10)
+    try:
+        # The form goes on where it was: the next answer is taken, not a fresh start.
+        question = next(q for q in QUESTIONS if q in asked)
+        answer = QUESTIONS[question] or "13912345678"
+        then = _say(base, session, answer)
+        assert "描述" not in " ".join(m["text"] for m in then)
+        card = _confirm(base, session, _answer_until_summary(base, session, then))
+        numbers = [r[0] for r in _rows(production.ticket_db, "SELECT number FROM tickets")]
+        assert card["number"] in numbers
+    finally:
+        victim.start()
+        deadline = time.monotonic() + 180
+        while not victim.is_ready():
+            assert victim.exited() is None, victim.log_tail()
+            assert time.monotonic() < deadline, "Rasa server 1 did not come back"
+            time.sleep(0.5)
+
+
+def test_the_deadline_sweep_ran_as_rounds_claimed_across_replicas(production: Production) -> None:
+    rows = _rows(production.ticket_db, "SELECT name, started_at FROM periodic_rounds")
+    assert [r[0] for r in rows] == ["deadline_sweep"]
