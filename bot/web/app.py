@@ -20,6 +20,7 @@ from bot.web.errors import error_middleware
 from bot.web.gateway import gateway_context
 from bot.web.keys import HTTP_CLIENT, SETTINGS
 from bot.web.push import push_context
+from bot.web.security import setup_security
 
 HERE = Path(__file__).resolve().parent
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[error_middleware, api_error_middleware], client_max_size=64 * 1024
     )
     app[SETTINGS] = settings
+    setup_security(app)  # headers and Secure cookies on every response, console included
     app.cleanup_ctx.append(_http_client)
     app.cleanup_ctx.append(gateway_context)  # needs the HTTP client; channels need it
     app.cleanup_ctx.append(push_context)

@@ -17,6 +17,7 @@ from bot.tickets.conversations import message_json
 from bot.web.errors import UserError
 from bot.web.keys import GATEWAY
 from bot.web.push import WEB_CHANNEL, stream_pushed
+from bot.web.security import client_ip
 
 SENDER_COOKIE = "hotline_sid"
 MAX_MESSAGE_CHARS = 2000
@@ -89,7 +90,7 @@ async def chat_message(request: web.Request) -> web.Response:
     external_id = _external_id(request)
     sender = _sender_key(request) or secrets.token_hex(16)
     replies = await request.app[GATEWAY].receive(
-        WEB_CHANNEL, sender, message, external_id=external_id
+        WEB_CHANNEL, sender, message, external_id=external_id, client_ip=client_ip(request)
     )
     response = web.json_response({"messages": [r.as_json() for r in replies]})
     _set_sender_cookie(response, sender)

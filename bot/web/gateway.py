@@ -21,6 +21,7 @@ from aiohttp import web
 from bot.domain.privacy import mask_text
 from bot.tickets.conversations import ConversationStore, Understanding, message_json
 from bot.tickets.db import make_engine, make_session_factory
+from bot.tickets.message_rate import MessageRate
 from bot.tickets.models import Conversation, ConversationMessage
 from bot.web.errors import UserError
 from bot.web.keys import GATEWAY, HTTP_CLIENT, SETTINGS
@@ -41,6 +42,11 @@ _TICKET_RE = re.compile(r"工单号是\s*(LY[0-9A-Za-z-]+)\s*[，,]\s*提取码\
 
 class RasaUnavailable(UserError):
     """Rasa did not answer; the message is recorded, the person is told politely."""
+
+
+class TooManyMessages(UserError):
+    """Over the per-sender message rate (data/hotline/limits.yml): not recorded, not relayed;
+    the message is a polite sentence every channel shows as it is."""
 
 
 @dataclass(frozen=True)
@@ -92,19 +98,31 @@ class Gateway:
         self._webhook = f"{rasa_url}/webhooks/rest/webhook"
         self._rasa_api = RasaApi(http, rasa_url, rasa_auth or {})
         self._pushers: dict[str, Pusher] = {}
+        self._rate = MessageRate(store.sessions)
         # (conversation, external id) → the first delivery's answer, joined by retries in-process.
         self._in_flight: dict[tuple[int, str], asyncio.Future[list[Reply]]] = {}
         # NLU results being read for the record, off the person's path (see _understand).
         self._understanding: set[asyncio.Task[None]] = set()
 
     async def receive(
-        self, channel: str, sender_key: str, text: str, *, external_id: str | None = None
+        self,
+        channel: str,
+        sender_key: str,
+        text: str,
+        *,
+        external_id: str | None = None,
+        client_ip: str | None = None,
     ) -> list[Reply]:
-        """Record inbound, relay to Rasa unless a human holds it, record and return replies."""
+        """Record inbound, relay to Rasa unless a human holds it, record and return replies.
+
+        Rasa gets the channel's sender and the client's address as message metadata: the
+        actions count failed status look-ups by them (bot/tickets/lookup_guard.py)."""
         conversation = await self.run(self.store.current, channel, sender_key)
         key = (conversation.id, external_id) if external_id else None
         if key is not None and key in self._in_flight:
             return await asyncio.shield(self._in_flight[key])
+        if not await self.run(self._rate.allows, channel, sender_key):
+            raise TooManyMessages(429, self._rate.limits.refused)
         inbound = await self.run(self.store.record_inbound, conversation.id, text, external_id)
         if inbound.duplicate:
             return await self._replies_recorded_first(inbound.message_id)
@@ -116,7 +134,10 @@ class Gateway:
         if key is not None:
             self._in_flight[key] = future
         try:
-            replies = await self._ask_rasa(conversation.rasa_sender_id, text)
+            metadata = {"hotline_sender": f"{channel}:{sender_key}"}
+            if client_ip:
+                metadata["client_ip"] = client_ip
+            replies = await self._ask_rasa(conversation.rasa_sender_id, text, metadata)
             self._understand_later(inbound.message_id, text)
             await self.run(self.store.record_replies, conversation.id, inbound.message_id, replies)
             future.set_result(replies)
@@ -177,8 +198,10 @@ class Gateway:
                 raise RasaUnavailable(503, RASA_DOWN)
             await asyncio.sleep(0.1)
 
-    async def _ask_rasa(self, rasa_sender_id: str, text: str) -> list[Reply]:
-        payload = {"sender": rasa_sender_id, "message": text}
+    async def _ask_rasa(
+        self, rasa_sender_id: str, text: str, metadata: dict[str, str] | None = None
+    ) -> list[Reply]:
+        payload = {"sender": rasa_sender_id, "message": text, "metadata": metadata or {}}
         try:
             async with self._http.post(self._webhook, json=payload) as resp:
                 if resp.status != 200:

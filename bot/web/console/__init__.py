@@ -21,6 +21,7 @@ from bot.web.console import (
     conversations,
     dashboard,
     exports,
+    lookups,
     review,
     tickets,
     users,
@@ -53,35 +54,16 @@ def create_console(settings: Settings) -> web.Application:
         engine.dispose()
 
     console.cleanup_ctx.append(_engine)
-    console.on_response_prepare.append(_security_headers)
     console.cleanup_ctx.append(retention_schedule)
     aiohttp_jinja2.setup(
         console,
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(["html"]),
     )
-    for module in (auth, tickets, conversations, exports, dashboard, users, audit, review):
+    # Security headers: bot/web/security.py, on the main app (it covers this sub-app too).
+    for module in (auth, tickets, conversations, exports, dashboard, users, audit, lookups, review):
         module.setup_routes(console)
     return console
-
-
-# No inline script anywhere in the console (data comes in data- attributes and JSON), so the
-# policy can forbid it; inline styles stay allowed because ECharts' tooltips carry style attributes.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-}
-
-
-async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
 
 
 def setup_console(app: web.Application, settings: Settings) -> None:

@@ -34,7 +34,9 @@ async def console_errors(request: web.Request, handler: Handler) -> web.StreamRe
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        text = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else ""
+        # Our refusals are Chinese; aiohttp's own texts (its 413 "Maximum request body size …")
+        # are English and give way to the page's Chinese title.
+        text = exc.text if exc.text and not exc.text.isascii() else ""
         return _page(request, exc.status, text or _TITLES.get(exc.status, "请求没有成功。"))
     except Exception:
         logger.exception("console error on %s %s", request.method, request.path)
