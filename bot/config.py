@@ -70,6 +70,21 @@ class Settings:
     enterprise_rate_burst: int = 60
     enterprise_rate_per_second: float = 2.0
 
+    # "default": one of each process, SQLite. "production" (bot/production.py, deploy/README.md):
+    # PostgreSQL for tickets and Rasa's trackers, Redis locks, RabbitMQ events, replicas behind
+    # nginx; the URLs below carry no password — passwords come from the *_PASSWORD variables.
+    profile: str = "default"
+    tracker_url: str = "postgresql://postgres@127.0.0.1:5432/hotline_tracker"
+    tracker_password: str = field(default="", repr=False)
+    redis_url: str = "redis://127.0.0.1:6379/1"
+    redis_password: str = field(default="", repr=False)
+    amqp_url: str = "amqp://guest@127.0.0.1:5672/"
+    amqp_password: str = field(default="guest", repr=False)
+    event_queue: str = "hotline_rasa_events"
+    rasa_replicas: int = 2
+    action_replicas: int = 2
+    web_replicas: int = 2
+
     # Operator console retention (bot/tickets/retention.py): personal data of tickets older than
     # this many days is blanked by the web service once per `retention_every_seconds`; 0: off.
     retention_days: int = 0
@@ -80,6 +95,8 @@ class Settings:
             object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir / 'hotline.db'}")
         if not self.rasa_url:
             object.__setattr__(self, "rasa_url", f"http://{self.host}:{self.rasa_port}")
+        if self.profile not in ("default", "production"):
+            raise SystemExit(f"HOTLINE_PROFILE must be default or production, got {self.profile!r}")
         if not self.rasa_token:
             object.__setattr__(self, "rasa_token", secrets.token_urlsafe(32))
 
@@ -134,6 +151,17 @@ def load_settings() -> Settings:
         or "https://api.weixin.qq.com/cgi-bin/",
         wechat_deadline_seconds=_float("HOTLINE_WECHAT_DEADLINE_SECONDS", 4.5),
         enterprise_key=os.environ.get("HOTLINE_ENTERPRISE_KEY", ""),
+        profile=os.environ.get("HOTLINE_PROFILE") or "default",
+        tracker_url=os.environ.get("HOTLINE_TRACKER_URL") or Settings.tracker_url,
+        tracker_password=os.environ.get("HOTLINE_TRACKER_PASSWORD", ""),
+        redis_url=os.environ.get("HOTLINE_REDIS_URL") or Settings.redis_url,
+        redis_password=os.environ.get("HOTLINE_REDIS_PASSWORD", ""),
+        amqp_url=os.environ.get("HOTLINE_AMQP_URL") or Settings.amqp_url,
+        amqp_password=os.environ.get("HOTLINE_AMQP_PASSWORD") or Settings.amqp_password,
+        event_queue=os.environ.get("HOTLINE_EVENT_QUEUE") or Settings.event_queue,
+        rasa_replicas=_int("HOTLINE_RASA_REPLICAS", 2),
+        action_replicas=_int("HOTLINE_ACTION_REPLICAS", 2),
+        web_replicas=_int("HOTLINE_WEB_REPLICAS", 2),
         enterprise_rate_burst=_int("HOTLINE_ENTERPRISE_RATE_BURST", 60),
         enterprise_rate_per_second=_float("HOTLINE_ENTERPRISE_RATE_PER_SECOND", 2.0),
     )

@@ -23,6 +23,8 @@ AUDIT_LABELS = {
     "user_disable": "停用用户",
     "user_enable": "启用用户",
     "user_password": "重置密码",
+    "user_role": "修改角色/单位",
+    "user_refused": "账号操作被拒绝",
     "purge": "个人信息清理",
     "takeover": "接管对话",
     "release": "交还智能助手",
