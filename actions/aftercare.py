@@ -24,6 +24,7 @@ from actions._shared import (
     ticket_service,
 )
 from actions.forms import CancellableFormValidation
+from actions.handoff import queue_for_human
 from bot.domain.money import parse_amount
 from bot.domain.text import normalize
 from bot.domain.tickets import find_access_code, find_ticket_id
@@ -62,7 +63,7 @@ def _deadline(view: TicketView) -> str:
 
 
 class ActionRequestHuman(Action):
-    """Flags the conversation for the operator queue and says what happens next."""
+    """「转人工」: the operator queue, and when a person will be there (actions/handoff.py)."""
 
     def name(self) -> str:
         return "action_request_human"
@@ -70,20 +71,7 @@ class ActionRequestHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        try:
-            own = await run_blocking(ticket_service().tickets_of_sender, tracker.sender_id, 1)
-            position = await run_blocking(
-                ticket_service().request_handoff,
-                tracker.sender_id,
-                clean_free_text(last_user_text(tracker), 500),
-                channel=tracker.get_latest_input_channel() or "chat",
-                ticket_number=own[0].number if own else None,
-            )
-        except Exception:
-            logger.exception("handoff request failed")
-            dispatcher.utter_message(response="utter_handoff")
-            return []
-        dispatcher.utter_message(response="utter_handoff_queued", position=position)
+        await queue_for_human(dispatcher, tracker, last_user_text(tracker))
         return []
 
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.office_hours import load_office_hours
 from bot.domain.tables import load_table
 from bot.domain.text import normalize
 
@@ -20,7 +21,7 @@ from bot.domain.text import normalize
 @dataclass(frozen=True)
 class ServiceQuestion:
     id: str
-    answer: str  # with {sign_days} / {answer_days} placeholders
+    answer: str  # with {sign_days} / {answer_days} / {seat_hours} placeholders
 
 
 @functools.cache
@@ -56,4 +57,9 @@ def fallback_answer() -> str:
 
 
 def answer_text(question: ServiceQuestion, *, sign_days: int, answer_days: int) -> str:
-    return question.answer.format(sign_days=sign_days, answer_days=answer_days)
+    """The answer with the deadlines, and the web-chat seats' hours from office_hours.yml."""
+    return question.answer.format(
+        sign_days=sign_days,
+        answer_days=answer_days,
+        seat_hours=load_office_hours().description,
+    )

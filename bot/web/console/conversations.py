@@ -1,5 +1,7 @@
 """Live takeover of a 转人工 conversation: the transcript, 接管 (the bot stops answering),
 messages typed by the operator (pushed to the person through the gateway), 交还 (the bot again).
+The page follows the conversation live: static/console/takeover.js asks `…/messages?after=`
+every two seconds for what was recorded since (masked like the page).
 
 The gateway records and delivers; this module only says who holds the conversation
 (bot/tickets/takeover.py) and moves the queue entry through TicketService. Every step is audited.
@@ -15,7 +17,7 @@ from bot.tickets.models import Handoff
 from bot.web.console import transcript
 from bot.web.console.access import audit, requires
 from bot.web.console.keys import SERVICE, SESSIONS
-from bot.web.console.pages import db, notify, render
+from bot.web.console.pages import db, local_time, notify, render
 from bot.web.keys import GATEWAY
 
 MAX_CHARS = 2000
@@ -23,6 +25,7 @@ MAX_CHARS = 2000
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/handoffs/{id:\\d+}", conversation_page)
+    app.router.add_get("/handoffs/{id:\\d+}/messages", new_messages)
     app.router.add_post("/handoffs/{id:\\d+}/{step:take|send|release}", step)
 
 
@@ -49,6 +52,30 @@ async def conversation_page(request: web.Request) -> web.Response:
             # Phone and ID numbers stay masked here too; the ticket page reveals (audited).
             "messages": [transcript.row(m, mask_text) for m in messages],
         },
+    )
+
+
+@requires("handoffs.view")
+async def new_messages(request: web.Request) -> web.Response:
+    """The messages after `?after=<id>` and who holds the conversation, for the live page."""
+    handoff = await _handoff(request)
+    try:
+        after = int(request.query.get("after", "0"))
+    except ValueError:
+        raise web.HTTPBadRequest(text="after 必须是消息编号") from None
+    sessions = request.app[SESSIONS]
+    conversation = await db(takeover.conversation_of, sessions, handoff.sender_id)
+    messages = await db(queue.transcript, sessions, handoff.sender_id)
+    rows = [transcript.row(m, mask_text) for m in messages if m.id > after]
+    return web.json_response(
+        {
+            "holder": conversation.state if conversation else None,
+            "messages": [
+                {"id": r["id"], "at": local_time(r["at"]), "who": r["who"], "text": r["text"]}
+                for r in rows
+            ],
+        },
+        headers={"Cache-Control": "no-store"},
     )
 
 

@@ -1,0 +1,113 @@
+"""Two messages in a row the bot does not understand put the conversation in the operator queue,
+exactly as 「转人工」 does — over the real stack (web service → Rasa → action server → ticket
+database → console) — and the person is told their place and when a human will be there.
+In a browser: the person's chat and the operator's console open at once, the operator takes
+the conversation over, sees the person's next message arrive without reloading, answers, and
+gives it back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from actions.handoff import queued_reply
+from bot.domain.office_hours import load_office_hours
+from bot.tickets.accounts import Accounts
+from bot.tickets.db import make_session_factory
+from bot.tickets.models import Handoff
+from tests.conftest import RunningStack
+from tests.console_support import PASSWORD, csrf_of
+from tests.gateway_support import conversations_of
+
+pytestmark = pytest.mark.stack
+
+# Nothing the model was trained on: both end as nlu_fallback (checked below through Rasa).
+NONSENSE = ("这个那个的", "土豆土豆")
+QUEUED = re.compile(r"已为您转人工，您前面还有 (\d+) 位")
+
+
+def chat(session: requests.Session, stack: RunningStack, text: str) -> list[str]:
+    response = session.post(
+        f"{stack.settings.web_url}/api/chat", json={"message": text}, timeout=60
+    )
+    assert response.status_code == 200, response.text
+    return [m["text"] for m in response.json()["messages"]]
+
+
+def when_told(texts: list[str], moment: dt.datetime) -> str:
+    """What the office hours say at that moment (the text the action chose must carry it)."""
+    found = QUEUED.search(" ".join(texts))
+    assert found, texts
+    response, values = queued_reply(int(found.group(1)), moment)
+    return values.get("opens", "") if response.endswith("after_hours") else "人工客服接入后"
+
+
+def operator(stack: RunningStack, name: str) -> requests.Session:
+    """An operator account in the stack's database, signed in to its console."""
+    accounts = Accounts(make_session_factory(stack.engine))
+    if not any(a.username == name for a in accounts.all()):
+        accounts.add(name, PASSWORD, "operator")
+    session = requests.Session()
+    login = session.get(f"{stack.settings.web_url}/console/login", timeout=10)
+    signed = session.post(
+        f"{stack.settings.web_url}/console/login",
+        data={"username": name, "password": PASSWORD, "csrf_token": csrf_of(login.text)},
+        timeout=10,
+    )
+    assert signed.status_code == 200 and "退出" in signed.text, signed.text[:500]
+    return session
+
+
+def handoff_of(stack: RunningStack, sender_key: str) -> Handoff:
+    [conversation] = conversations_of(stack.engine, sender_key)
+    with make_session_factory(stack.engine)() as session:
+        return session.scalars(
+            select(Handoff).where(Handoff.sender_id == conversation.rasa_sender_id)
+        ).one()
+
+
+def test_two_misunderstood_messages_in_a_row_queue_the_conversation(stack: RunningStack) -> None:
+    for text in NONSENSE:
+        parsed = requests.post(
+            f"{stack.settings.rasa_url}/model/parse",
+            params={"token": stack.settings.rasa_token},
+            json={"text": text},
+            timeout=30,
+        ).json()
+        assert parsed["intent"]["name"] == "nlu_fallback", parsed["intent"]
+    person = requests.Session()
+    first = chat(person, stack, NONSENSE[0])
+    assert not QUEUED.search(" ".join(first)), first  # once is a question back, not a handoff
+    before = dt.datetime.now(dt.UTC)
+    second = chat(person, stack, NONSENSE[1])
+    after = dt.datetime.now(dt.UTC)
+    assert "抱歉，我连续两次没能听懂您的意思，已为您转接人工客服。" in second, second
+    assert any(when_told(second, moment) in " ".join(second) for moment in (before, after))
+    handoff = handoff_of(stack, person.cookies["hotline_sid"])
+    assert handoff.status == "waiting"
+    assert handoff.reason == f"连续2次未能理解：{NONSENSE[0]} / {NONSENSE[1]}"
+    # The operator sees it in the 转人工 queue, with the transcript behind it.
+    console = operator(stack, "op-fallback")
+    queue = console.get(f"{stack.settings.web_url}/console/handoffs", timeout=10).text
+    assert f"/console/handoffs/{handoff.id}" in queue and "连续2次未能理解" in queue
+    feed = console.get(
+        f"{stack.settings.web_url}/console/handoffs/{handoff.id}/messages", timeout=10
+    ).json()
+    said = [m["text"] for m in feed["messages"] if m["who"] == "来电人"]
+    assert said == list(NONSENSE) and feed["holder"] == "bot"
+
+
+def test_asking_for_a_human_says_when_one_will_be_there(stack: RunningStack) -> None:
+    person = requests.Session()
+    before = dt.datetime.now(dt.UTC)
+    texts = chat(person, stack, "转人工")
+    after = dt.datetime.now(dt.UTC)
+    joined = " ".join(texts)
+    assert any(when_told(texts, moment) in joined for moment in (before, after)), texts
+    if not load_office_hours().is_open(after):
+        assert "工作日 8:30–12:00、14:30–18:00" in joined and "12345" in joined
+    assert handoff_of(stack, person.cookies["hotline_sid"]).reason == "转人工"
