@@ -157,12 +157,14 @@ def test_simultaneous_attempts_never_exceed_the_limit(engine: Engine) -> None:
 def test_a_wrong_code_and_an_unknown_number_take_the_same_time(
     engine: Engine, service: TicketService
 ) -> None:
-    """Alternating look-ups, median time of each kind. The bound is a quarter of one hash check
-    — the cost the unknown path would save if it skipped the check — so a guard that answered
-    unknown numbers early fails here, and database jitter (a few hundred µs) does not."""
-    generous = LookupLimits(dt.timedelta(hours=1), 10**6, 10**6, 10**6, "{until}")
+    """Alternating look-ups, median time of each kind. The bound is half of one hash check (at
+    least 3 ms) — the unknown path would save a whole check if it skipped it — so a guard that
+    answered unknown numbers early fails here, and database jitter (0.3–1.7 ms measured on
+    SQLite and PostgreSQL under load) does not."""
+    generous = LookupLimits(dt.timedelta(hours=1), 10, 10**6, 10**6, "{until}")
     guard = _guard(engine, limits=generous)
-    filed = service.file(draft())
+    # Each number, known or not, is tried twice: both kinds have the same history to count.
+    filed = [service.file(draft()) for _ in range(30)]
     who = Requester("web:timing")
     stored = hash_access_code("123456")
     started = time.perf_counter()
@@ -171,13 +173,15 @@ def test_a_wrong_code_and_an_unknown_number_take_the_same_time(
     hash_seconds = (time.perf_counter() - started) / 20
     times: dict[str, list[float]] = {"wrong": [], "unknown": []}
     for i in range(60):
+        ticket = filed[i // 2]
+        assert ticket.access_code
         for kind in ("wrong", "unknown") if i % 2 else ("unknown", "wrong"):
-            number = filed.number if kind == "wrong" else f"LY19990103-{i:04d}"
+            number = ticket.number if kind == "wrong" else f"LY19990103-{i // 2:04d}"
             started = time.perf_counter()
-            assert guard.lookup(number, _wrong(filed.access_code), who) is None
+            assert guard.lookup(number, _wrong(ticket.access_code), who) is None
             times[kind].append(time.perf_counter() - started)
     difference = abs(statistics.median(times["wrong"]) - statistics.median(times["unknown"]))
-    bound = max(hash_seconds / 4, 0.002)
+    bound = max(hash_seconds / 2, 0.003)
     assert difference < bound, (difference, hash_seconds, statistics.median(times["wrong"]))
 
 

@@ -26,7 +26,7 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Index, Integer, String, and_, delete, or_, select
+from sqlalchemy import Index, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.domain import tickets as numbering
@@ -207,30 +207,29 @@ class LookupGuard:
     def _refused_until(
         self, keys: list[_Key], mine: list[int], since: dt.datetime
     ) -> dt.datetime | None:
-        """When the busiest key over its limit falls back under it; None when none is over."""
-        with self._sessions() as session:
-            rows = session.execute(
-                select(LookupFailure.scope, LookupFailure.key, LookupFailure.at)
-                .where(
-                    or_(
-                        *(
-                            and_(LookupFailure.scope == k.scope, LookupFailure.key == k.key)
-                            for k in keys
-                        )
-                    ),
-                    LookupFailure.at >= since,
-                    LookupFailure.id.not_in(mine),
-                )
-                .order_by(LookupFailure.at)
-            ).all()
+        """When the busiest key over its limit falls back under it; None when none is over.
+
+        Per key only the `limit` newest failures are read: the work does not grow with a key's
+        history, so a number with many failures answers no slower than a fresh one."""
         until: dt.datetime | None = None
-        for key in keys:
-            earlier = [at for scope, k, at in rows if scope == key.scope and k == key.key]
-            limit = self.limits.of(key.scope)
-            if len(earlier) + 1 > limit:
-                # Under the limit again once the oldest (len - limit + 1) have left the window.
-                free_at = earlier[len(earlier) - limit] + self.limits.window
-                until = free_at if until is None else max(until, free_at)
+        with self._sessions() as session:
+            for key in keys:
+                limit = self.limits.of(key.scope)
+                newest = session.scalars(
+                    select(LookupFailure.at)
+                    .where(
+                        LookupFailure.scope == key.scope,
+                        LookupFailure.key == key.key,
+                        LookupFailure.at >= since,
+                        LookupFailure.id.not_in(mine),
+                    )
+                    .order_by(LookupFailure.at.desc())
+                    .limit(limit)
+                ).all()
+                if len(newest) >= limit:
+                    # Under the limit again once the limit-th newest has left the window.
+                    free_at = newest[limit - 1] + self.limits.window
+                    until = free_at if until is None else max(until, free_at)
         return until
 
     def _code_matches(self, number: str, code: str) -> bool:
