@@ -16,20 +16,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import requests
 
+from bot.bench.own_stack import own_stack
 from bot.bench.stats import percentile
 from bot.bench.webchat import ANSWERS, DESCRIPTION
-from bot.config import PROJECT_ROOT, Settings
-from bot.stack import Stack, build_services, free_port
-from bot.training import ensure_model
 
 WAYS = ("tracker NONE", "tracker AFTER_RESTART", "model/parse")
 
@@ -109,36 +104,12 @@ def main() -> None:
     )
     parser.add_argument("--complaints", type=int, default=6, help="complaints in one conversation")
     options = parser.parse_args()
-    work: Path | None = None
-    stack: Stack | None = None
-    try:
-        rasa = options.rasa_url
+    if options.rasa_url:
         token = os.environ.get("HOTLINE_RASA_TOKEN", "")
-        if not rasa:
-            work = Path(tempfile.mkdtemp(prefix="hotline-transcript-nlu-"))
-            settings = Settings(
-                rasa_port=free_port(),
-                action_port=free_port(),
-                web_port=free_port(),
-                var_dir=work,
-                sweep_seconds=0,
-            )
-            from bot.tickets.migrate import upgrade
-
-            upgrade(settings.database_url)
-            services = build_services(
-                settings, ensure_model(PROJECT_ROOT / "models"), with_web=False
-            )
-            stack = Stack(services)
-            print("starting Rasa and the action server …", flush=True)
-            stack.start()
-            rasa, token = settings.rasa_url, settings.rasa_token
-        results = measure(rasa.rstrip("/"), token, options.complaints)
-    finally:
-        if stack is not None:
-            stack.stop()
-        if work is not None:
-            shutil.rmtree(work, ignore_errors=True)
+        results = measure(options.rasa_url.rstrip("/"), token, options.complaints)
+    else:
+        with own_stack("hotline-transcript-nlu-", with_web=False) as settings:
+            results = measure(settings.rasa_url, settings.rasa_token, options.complaints)
     print(report(results))
 
 

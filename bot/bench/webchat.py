@@ -10,19 +10,13 @@ service that is already running (its database gets the test tickets).
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import requests
 
+from bot.bench.own_stack import own_stack
 from bot.bench.stats import percentile
-from bot.config import PROJECT_ROOT, Settings
-from bot.stack import Stack, build_services, free_port
-from bot.tickets.migrate import upgrade
-from bot.training import ensure_model
 
 TARGET_P95_MS = 300.0
 DESCRIPTION = "我们小区南门那段路挖开三个月了，一直没人管，下雨全是泥，老人孩子出门都得绕着走。"
@@ -83,30 +77,11 @@ def main() -> None:
     parser.add_argument("--url", help="an already running web service (default: start one)")
     parser.add_argument("--rounds", type=int, default=10, help="complaints measured (default 10)")
     options = parser.parse_args()
-    work: Path | None = None
-    stack: Stack | None = None
-    try:
-        url = options.url
-        if not url:
-            work = Path(tempfile.mkdtemp(prefix="hotline-webchat-"))
-            settings = Settings(
-                rasa_port=free_port(),
-                action_port=free_port(),
-                web_port=free_port(),
-                var_dir=work,
-                sweep_seconds=0,
-            )
-            upgrade(settings.database_url)
-            stack = Stack(build_services(settings, ensure_model(PROJECT_ROOT / "models")))
-            print("starting Rasa, the action server and the web service …", flush=True)
-            stack.start()
-            url = settings.web_url
-        timings = measure(url.rstrip("/"), options.rounds)
-    finally:
-        if stack is not None:
-            stack.stop()
-        if work is not None:
-            shutil.rmtree(work, ignore_errors=True)
+    if options.url:
+        timings = measure(options.url.rstrip("/"), options.rounds)
+    else:
+        with own_stack("hotline-webchat-") as settings:
+            timings = measure(settings.web_url, options.rounds)
     ms = [t * 1000 for t in timings]
     p95 = percentile(ms, 95)
     print(

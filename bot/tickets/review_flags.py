@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Subquery, and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.tickets.models import CategoryCheck, Conversation, ConversationMessage, Ticket
@@ -46,7 +46,7 @@ class CategoryFlag:
     checked_at: dt.datetime
 
 
-def _ended(now: dt.datetime, quiet: dt.timedelta, look_back: dt.timedelta):  # type: ignore[no-untyped-def]
+def _ended(now: dt.datetime, quiet: dt.timedelta, look_back: dt.timedelta) -> ColumnElement[bool]:
     """A conversation that is over: closed, or silent for `quiet`, and not older than look_back."""
     return and_(
         Conversation.last_active_at >= now - look_back,
@@ -54,11 +54,11 @@ def _ended(now: dt.datetime, quiet: dt.timedelta, look_back: dt.timedelta):  # t
     )
 
 
-def _no_ticket():  # type: ignore[no-untyped-def]
+def _no_ticket() -> ColumnElement[bool]:
     return ~exists(select(Ticket.id).where(Ticket.sender_id == Conversation.rasa_sender_id))
 
 
-def _last_inbound():  # type: ignore[no-untyped-def]
+def _last_inbound() -> Subquery:
     m = ConversationMessage
     return (
         select(m.conversation_id, func.max(m.id).label("message_id"))
@@ -135,8 +135,6 @@ def forms_to_check(
 
 
 def record_form(sessions: sessionmaker[Session], message_id: int, form: str | None) -> None:
-    from sqlalchemy import update
-
     with sessions.begin() as session:
         session.execute(
             update(ConversationMessage)
@@ -165,7 +163,7 @@ def gave_up_mid_form(
 
 def _conversation_flags(
     sessions: sessionmaker[Session], condition, limit: int
-) -> list[ConversationFlag]:  # type: ignore[no-untyped-def]
+) -> list[ConversationFlag]:
     last = _last_inbound()
     with sessions() as session:
         rows = session.execute(
