@@ -19,7 +19,8 @@ def main() -> int:
         return 2
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = ["rasa", *sys.argv[1:], "--auth-token", token]
+    # One argument with "=": a token that starts with "-" (token_urlsafe can) is not an option.
+    sys.argv = ["rasa", *sys.argv[1:], f"--auth-token={token}"]
     rasa_main()
     return 0
 
