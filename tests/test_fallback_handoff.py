@@ -15,6 +15,7 @@ import requests
 from sqlalchemy import select
 
 from actions.handoff import queued_reply
+from bot.config import PROJECT_ROOT
 from bot.domain.office_hours import load_office_hours
 from bot.tickets.accounts import Accounts
 from bot.tickets.db import make_session_factory
@@ -22,6 +23,7 @@ from bot.tickets.models import Handoff
 from tests.conftest import RunningStack
 from tests.console_support import PASSWORD, csrf_of
 from tests.gateway_support import conversations_of
+from tests.test_web import browser  # noqa: F401  (the shared Chromium fixture)
 
 pytestmark = pytest.mark.stack
 
@@ -111,3 +113,88 @@ def test_asking_for_a_human_says_when_one_will_be_there(stack: RunningStack) -> 
     if not load_office_hours().is_open(after):
         assert "工作日 8:30–12:00、14:30–18:00" in joined and "12345" in joined
     assert handoff_of(stack, person.cookies["hotline_sid"]).reason == "转人工"
+
+
+@pytest.mark.browser
+def test_the_person_and_the_operator_in_two_windows(stack: RunningStack, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(
+        browser, 60, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+    )
+    shots = PROJECT_ROOT / "var" / "screenshots"  # kept after the run (pytest's tmp dirs rotate)
+    shots.mkdir(parents=True, exist_ok=True)
+    base = stack.settings.web_url
+
+    def bot_texts() -> list[str]:
+        return [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".msg.bot")]
+
+    def say(text: str) -> None:
+        before = len(browser.find_elements(By.CSS_SELECTOR, ".msg.user"))
+        browser.find_element(By.ID, "input").send_keys(text)
+        browser.find_element(By.ID, "send").click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".msg.user")) > before)
+
+    # The person, on a phone-sized page: two messages the bot cannot place.
+    browser.set_window_size(420, 900)
+    browser.get(f"{base}/")
+    person = browser.current_window_handle
+    say(NONSENSE[0])
+    wait.until(lambda d: len(bot_texts()) >= 2)  # the welcome and the first answer
+    say(NONSENSE[1])
+    wait.until(lambda d: any(QUEUED.search(t) for t in bot_texts()))
+    assert any("连续两次没能听懂" in t for t in bot_texts())
+    handoff = handoff_of(stack, browser.get_cookie("hotline_sid")["value"])
+
+    # The operator, in a second window open at the same time.
+    operator(stack, "op-browser")  # the account; the browser signs in itself
+    browser.switch_to.new_window("window")
+    console = browser.current_window_handle
+    browser.set_window_size(1300, 900)
+    browser.get(f"{base}/console/login")
+    browser.find_element(By.ID, "username").send_keys("op-browser")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "login").click()
+    wait.until(lambda d: d.find_elements(By.ID, "whoami"))
+    browser.get(f"{base}/console/handoffs")
+    assert "连续2次未能理解" in browser.find_element(By.ID, "handoffs").text
+    browser.find_element(By.CSS_SELECTOR, f"a[href='/console/handoffs/{handoff.id}']").click()
+    browser.find_element(By.ID, "take").click()
+    wait.until(lambda d: d.find_element(By.ID, "holder").text == "人工接管中")
+
+    # The person writes; the bot keeps quiet and the operator's page shows it without a reload.
+    browser.switch_to.window(person)
+    answers = len(bot_texts())
+    say("你好，有人吗？我电话13812345678")
+    browser.switch_to.window(console)
+    live = wait.until(
+        lambda d: [
+            e.text
+            for e in d.find_elements(By.CSS_SELECTOR, "#transcript-messages tr.live")
+            if "你好，有人吗" in e.text
+        ]
+    )
+    assert "138****5678" in live[0] and "13812345678" not in live[0]  # masked here too
+    browser.save_screenshot(str(shots / "handoff-console.png"))
+    browser.find_element(By.ID, "operator-text").send_keys("您好，我是12345话务员小李，请讲。")
+    browser.find_element(By.ID, "send").click()
+    wait.until(lambda d: "已发送" in d.find_element(By.ID, "notice").text)
+
+    # The operator's words reach the person's open page.
+    browser.switch_to.window(person)
+    wait.until(lambda d: any("话务员小李" in t for t in bot_texts()))
+    assert len([t for t in bot_texts() if "话务员小李" not in t]) == answers  # the bot said nothing
+    browser.save_screenshot(str(shots / "handoff-person.png"))
+
+    browser.switch_to.window(console)
+    browser.find_element(By.ID, "release").click()
+    wait.until(lambda d: d.find_element(By.ID, "holder").text == "智能助手")
+    errors = [
+        e
+        for e in browser.get_log("browser")
+        if e["level"] == "SEVERE" and "favicon" not in e["message"]
+    ]
+    assert not errors, errors
+    print(f"\nhandoff screenshots: {shots}/handoff-*.png")
