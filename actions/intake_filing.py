@@ -83,11 +83,14 @@ class ActionFileTicket(Action):
             # The caller's words stay in the slots; the operator sees the trace in the log.
             logger.exception("ticket filing failed for sender %s", tracker.sender_id)
             dispatcher.utter_message(response="utter_ticket_not_filed_error")
-            # Keep what the caller said and ask for the confirmation again.
+            # Keep what the caller said and wait for their next 「确认」. Without the explicit
+            # listen, Rasa runs the re-activated form at once on the same confirmation and files
+            # again (and fails again) until its circuit breaker stops it.
             return [
                 SlotSet("confirmed", None),
                 ActiveLoop("complaint_form"),
                 SlotSet("requested_slot", "confirmed"),
+                FollowupAction("action_listen"),
             ]
         log_masked("filed %s for sender %s", filed.number, tracker.sender_id)
         if filed.created:

@@ -2,8 +2,8 @@
 
 `rasa run --auth-token <token>` would put the token on the command line, where every local
 user reads it (`ps`, /proc/<pid>/cmdline). This module is started instead of the `rasa` script
-and adds `--auth-token` inside the process, from HOTLINE_RASA_TOKEN. Standard library and
-Rasa only: nothing else of ours is installed in the Rasa environment.
+and adds `--auth-token` inside the process, from HOTLINE_RASA_TOKEN. It also installs our fault
+handling first (bot/rasa_faults.py: Rasa and PyYAML only).
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ def main() -> int:
         return 2
     from rasa.__main__ import main as rasa_main
 
+    from bot import rasa_faults
+
+    # Action timeouts, failed actions and tracker-store failures answered (bot/rasa_faults.py).
+    rasa_faults.install()
     # One argument with "=": a token that starts with "-" (token_urlsafe can) is not an option.
     sys.argv = ["rasa", *sys.argv[1:], f"--auth-token={token}"]
     rasa_main()
