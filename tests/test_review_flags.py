@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 import aiohttp
+import requests
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select, update
 
@@ -138,3 +140,25 @@ async def test_the_record_and_the_flags_from_real_conversations(
 def _count(html: str, flag: str) -> int:
     found = html.split(f'id="count-{flag}">', 1)[1].split("<", 1)[0]
     return int(found)
+
+
+def test_the_web_service_records_what_the_nlu_understood(stack: RunningStack) -> None:
+    """The same through the running web service (its own process, Rasa's API token from the
+    environment): the intent arrives on the record shortly after the reply."""
+    session = requests.Session()
+    session.get(f"{stack.settings.web_url}/", timeout=10).raise_for_status()
+    response = session.post(
+        f"{stack.settings.web_url}/api/chat", json={"message": ARREARS}, timeout=60
+    )
+    response.raise_for_status()
+    key = session.cookies["hotline_sid"]
+    deadline = time.monotonic() + 15
+    with make_session_factory(stack.engine)() as db:
+        conversation = db.scalars(select(Conversation).where(Conversation.sender_key == key)).one()
+    while time.monotonic() < deadline:
+        [inbound] = [m for m in messages_of(stack.engine, conversation.id) if m.direction == "in"]
+        if inbound.intent is not None:
+            break
+        time.sleep(0.2)
+    assert (inbound.text, inbound.intent) == (ARREARS, "complain_arrears")
+    assert "organization" in (inbound.entities or "")
