@@ -80,7 +80,7 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     from bot.tickets.retention import purge_database
 
-    tracker_url = args.tracker_url or f"sqlite:///{settings.tracker_db}"
+    tracker_url = args.tracker_url or settings.tracker_store_url
     done = purge_database(settings.database_url, args.days, actor="cli", tracker_url=tracker_url)
     print(f"已清理 {args.days} 天前的个人信息：{done}")
     return 0
@@ -388,7 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--days", type=int, required=True)
     purge.add_argument(
         "--tracker-url",
-        help="Rasa's SQL tracker store (default: this install's SQLite var/tracker.db)",
+        help="Rasa's SQL tracker store (default: var/tracker.db, or HOTLINE_TRACKER_URL when "
+        "HOTLINE_PROFILE=production)",
     )
     purge.set_defaults(func=cmd_purge)
     train = sub.add_parser("train", help="train the model if its inputs changed")

@@ -119,6 +119,23 @@ class Settings:
         return f"http://{self.host}:{self.web_port}"
 
     @property
+    def tracker_store_url(self) -> str:
+        """Rasa's tracker store as an SQLAlchemy URL for our own maintenance (retention): the
+        SQLite file by default, the production profile's PostgreSQL database with its password
+        (kept in memory: never print or log this URL)."""
+        if self.profile != "production":
+            return f"sqlite:///{self.tracker_db}"
+        if not self.tracker_password:
+            return self.tracker_url
+        from urllib.parse import quote, urlsplit, urlunsplit
+
+        parts = urlsplit(self.tracker_url)
+        user = parts.username or "postgres"
+        netloc = f"{user}:{quote(self.tracker_password, safe='')}@{parts.hostname}"
+        netloc += f":{parts.port}" if parts.port else ""
+        return urlunsplit(parts._replace(netloc=netloc))
+
+    @property
     def tracker_db(self) -> Path:
         """Rasa's conversation store: its own SQLite file, so Rasa's SQLAlchemy 1.4 and our
         SQLAlchemy 2 never write the same file."""

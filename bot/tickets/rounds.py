@@ -52,3 +52,15 @@ def claim_round(
             .returning(PeriodicRound.name)
         )
         return session.execute(stmt).first() is not None
+
+
+def claim_round_in(database_url: str, name: str, every_seconds: float) -> bool:
+    """claim_round on a database by URL, now (for rounds that open their own engine)."""
+    from bot.tickets.db import make_engine, make_session_factory
+
+    engine = make_engine(database_url)
+    try:
+        now = dt.datetime.now(dt.UTC)
+        return claim_round(make_session_factory(engine), name, every_seconds, now)
+    finally:
+        engine.dispose()

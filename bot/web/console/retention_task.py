@@ -1,6 +1,7 @@
 """The retention schedule inside the web service: a purge round when it starts and then every
-`retention_every_seconds`, so a single-machine install needs no cron (`hotline purge --days N`
-does one round for deployments that prefer a scheduler)."""
+`retention_every_seconds`, claimed so that one web replica runs each round. A single-machine
+install needs no cron (`hotline purge --days N` does one round for deployments that prefer a
+scheduler)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot.tickets.retention import purge_database
+from bot.tickets.rounds import claim_round_in
 from bot.web.console.keys import CONSOLE_SETTINGS
 from bot.web.periodic import periodic
 
 logger = logging.getLogger(__name__)
+ROUND = "retention_purge"
 
 
 async def retention_schedule(app: web.Application) -> AsyncIterator[None]:
@@ -23,13 +26,16 @@ async def retention_schedule(app: web.Application) -> AsyncIterator[None]:
     days = settings.retention_days
 
     async def purge() -> None:
+        # One replica per round (bot/tickets/rounds.py): a purge is heavy and audited.
+        if not await asyncio.to_thread(claim_round_in, settings.database_url, ROUND, every):
+            return
         done = await asyncio.to_thread(
             functools.partial(
                 purge_database,
                 settings.database_url,
                 days,
                 actor="schedule",
-                tracker_url=f"sqlite:///{settings.tracker_db}",
+                tracker_url=settings.tracker_store_url,
             )
         )
         logger.info("retention round, older than %d days: %s", days, done)

@@ -1,0 +1,83 @@
+"""The production profile's configuration, without starting it: where each process listens,
+Rasa's endpoints (no secret written to disk), nginx's rendered config (no public route to Rasa
+or the action servers), refused settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.config import Settings
+from bot.production import ProfileError, layout, render_nginx, write_production_endpoints
+
+
+def _settings(tmp_path: Path, **changes: object) -> Settings:
+    values: dict[str, object] = {
+        "rasa_port": 5005,
+        "action_port": 5055,
+        "web_port": 8080,
+        "var_dir": tmp_path,
+        "profile": "production",
+        "database_url": "postgresql://postgres@127.0.0.1:5432/hotline",
+        "tracker_password": "s3cret/pw",
+        "amqp_password": "rabbit-pw",
+        "rasa_replicas": 3,
+    }
+    values.update(changes)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def test_replicas_listen_after_their_balancer(tmp_path: Path) -> None:
+    where = layout(_settings(tmp_path))
+    assert where.rasa_ports == (5006, 5007, 5008)
+    assert where.action_ports == (5056, 5057)
+    assert where.web_ports == (8081, 8082)
+    with pytest.raises(ProfileError):
+        layout(_settings(tmp_path, web_replicas=0))
+
+
+def test_endpoints_reference_secrets_and_never_hold_them(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    path = write_production_endpoints(settings, layout(settings))
+    text = path.read_text(encoding="utf-8")
+    assert "s3cret" not in text and "rabbit-pw" not in text
+    endpoints = yaml.safe_load(text)
+    assert endpoints["tracker_store"]["password"] == "${HOTLINE_TRACKER_PASSWORD}"
+    assert endpoints["tracker_store"]["dialect"] == "postgresql"
+    assert endpoints["lock_store"]["type"] == "redis"
+    assert endpoints["event_broker"]["type"] == "pika"
+    assert endpoints["event_broker"]["raise_on_failure"] is True
+    assert endpoints["action_endpoint"]["url"] == "http://127.0.0.1:5055/webhook"
+
+
+def test_a_password_inside_a_service_url_is_refused(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, tracker_url="postgresql://rasa:pw@db:5432/tracker")
+    with pytest.raises(ProfileError, match="_PASSWORD"):
+        write_production_endpoints(settings, layout(settings))
+
+
+def test_the_public_listener_reaches_only_the_web_replicas(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    config = render_nginx(settings, layout(settings)).read_text(encoding="utf-8")
+    public = config.split("listen 127.0.0.1:8080;")[1].split("server {")[0]
+    assert "proxy_pass http://hotline_web" in public
+    assert "hotline_rasa" not in public and "hotline_actions" not in public
+    assert "listen 127.0.0.1:5005;" in config and "listen 127.0.0.1:5055;" in config
+    assert "server 127.0.0.1:5008" in config  # the third Rasa replica is balanced
+    assert "$request_uri" not in config  # query strings (one-time codes) are not logged
+
+
+def test_the_tracker_store_url_for_retention(tmp_path: Path) -> None:
+    assert _settings(tmp_path, profile="default").tracker_store_url == (
+        f"sqlite:///{tmp_path / 'tracker.db'}"
+    )
+    url = _settings(tmp_path).tracker_store_url
+    assert url == "postgresql://postgres:s3cret%2Fpw@127.0.0.1:5432/hotline_tracker"
+    assert "s3cret" not in repr(_settings(tmp_path))
+
+
+def test_an_unknown_profile_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        _settings(tmp_path, profile="staging")
