@@ -48,14 +48,32 @@ SENDER_METADATA = "hotline_sender"
 CLIENT_IP_METADATA = "client_ip"
 
 
+def _latest_metadata(tracker: Tracker) -> dict[str, Any]:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            metadata = event.get("metadata")
+            return metadata if isinstance(metadata, dict) else {}
+    return {}
+
+
+# The gateway's channels (bot/web/push.WEB_CHANNEL, bot/web/wechat.CHANNEL); anything else is
+# a direct REST caller.
+KNOWN_CHANNELS = ("web", "wechat")
+
+
+def channel_of(tracker: Tracker) -> str:
+    """The person's channel (web / wechat) as the gateway named it; Rasa itself only knows that
+    every message came over its REST channel ("rest"), which is what operators saw before."""
+    sender = _latest_metadata(tracker).get(SENDER_METADATA)
+    if isinstance(sender, str) and sender.split(":", 1)[0] in KNOWN_CHANNELS:
+        return sender.split(":", 1)[0]
+    return tracker.get_latest_input_channel() or "chat"
+
+
 def requester(tracker: Tracker) -> Requester:
     """Who asks, for counting failed look-ups: the channel's own sender key (a web chat's
     「新的对话」 opens a new Rasa conversation, the cookie stays) and the client's address."""
-    metadata: dict[str, Any] = {}
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            metadata = event.get("metadata") or {}
-            break
+    metadata = _latest_metadata(tracker)
     sender = metadata.get(SENDER_METADATA)
     address = metadata.get(CLIENT_IP_METADATA)
     return Requester(

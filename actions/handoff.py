@@ -16,7 +16,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions._shared import logger, run_blocking, ticket_service
+from actions._shared import channel_of, logger, run_blocking, ticket_service
 from bot.domain.office_hours import OfficeHours, load_office_hours, when_phrase
 from bot.domain.validators import clean_free_text
 
@@ -61,7 +61,7 @@ async def queue_for_human(
             service.request_handoff,
             tracker.sender_id,
             clean_free_text(reason, MAX_REASON_CHARS),
-            channel=tracker.get_latest_input_channel() or "chat",
+            channel=channel_of(tracker),
             ticket_number=own[0].number if own else None,
         )
     except Exception:

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._shared import (
+    channel_of,
     last_user_message_key,
     log_masked,
     logger,
@@ -202,7 +203,7 @@ def draft_from(tracker: Tracker) -> TicketDraft:
         phone=tracker.get_slot("phone"),
         category=tracker.get_slot("category") or "unclassified",
         sender_id=tracker.sender_id,
-        channel=tracker.get_latest_input_channel() or "chat",
+        channel=channel_of(tracker),
         occurred_on=given("occurred_on"),
         amount=amount,
         caller_type=caller_type,

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from bot.tickets.conversations import ConversationStore
 from bot.tickets.db import make_session_factory
-from bot.tickets.models import Conversation, ConversationMessage
+from bot.tickets.models import Conversation, ConversationMessage, Ticket
 from bot.tickets.notices import ANSWER_NOTICE
 from bot.web.gateway import Reply
 from bot.web.push import HEARTBEAT_SECONDS
@@ -122,6 +122,17 @@ def _file_through_http(stack: RunningStack, session: requests.Session) -> dict:
     card = next(m["card"] for m in filed if m.get("card"))
     assert card["number"].startswith("LY") and card["access_code"]
     return dict(card)
+
+
+def test_a_ticket_filed_in_the_web_chat_says_so(stack: RunningStack) -> None:
+    """The ticket's channel is the gateway's (web), not Rasa's REST channel it went through."""
+    session, _ = _person(stack)
+    card = _file_through_http(stack, session)
+    with stack.engine.connect() as conn:
+        channel = conn.execute(
+            select(Ticket.channel).where(Ticket.number == card["number"])
+        ).scalar_one()
+    assert channel == "web"
 
 
 def test_an_answered_ticket_is_pushed_over_sse(stack: RunningStack) -> None:
