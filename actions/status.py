@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import heard
 from actions._shared import logger, lookup_guard, requester, run_blocking, ticket_service
 from actions.forms import CancellableFormValidation
 from bot.domain.tickets import find_access_code, find_ticket_id
@@ -47,7 +48,7 @@ class ValidateStatusForm(CancellableFormValidation):
     def validate_ticket_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        number = find_ticket_id(str(value or ""))
+        number = find_ticket_id(_typed(tracker, value))
         if number is None:
             dispatcher.utter_message(response="utter_invalid_ticket_id")
             return {"ticket_id": None}
@@ -56,11 +57,17 @@ class ValidateStatusForm(CancellableFormValidation):
     def validate_access_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        code = find_access_code(str(value or ""))
+        code = find_access_code(_typed(tracker, value))
         if code is None:
             dispatcher.utter_message(response="utter_invalid_access_code")
             return {"access_code": None}
         return {"access_code": code}
+
+
+def _typed(tracker: Tracker, value: Any) -> str:
+    """The value to check, or nothing when the latest message is a payload the bot did not
+    offer (actions/heard.py): its entities (and its text) are no answer to the form."""
+    return str(value or "") if heard.read(tracker).trusted else ""
 
 
 class ActionQueryStatus(Action):

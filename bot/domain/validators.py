@@ -37,8 +37,29 @@ def is_mobile(value: str) -> bool:
     return bool(re.fullmatch(r"1[3-9]\d{9}", value))
 
 
+# Characters nobody types and that only do harm once stored or shown: control characters other
+# than whitespace (an ANSI escape rewrites an operator's terminal, PostgreSQL refuses NUL),
+# bidirectional overrides and isolates (they reorder what an operator reads: "Trojan Source"),
+# and lone surrogates (no UTF-8 for them: the database and Rasa refuse them, a JSON "\ud800"
+# brings one in).
+_UNREADABLE = re.compile(
+    r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def has_unreadable(text: str) -> bool:
+    """True when `text` holds a character that is refused in a person's message (see above)."""
+    return _UNREADABLE.search(text) is not None
+
+
+def strip_unreadable(text: str) -> str:
+    """`text` without those characters: for values that are stored or shown, not refused."""
+    return _UNREADABLE.sub("", text)
+
+
 def clean_free_text(text: str, max_chars: int) -> str:
-    """Collapse runs of whitespace and cap length; otherwise the caller's words stay as typed
-    (Chinese punctuation included: a ticket quotes the caller, it does not normalise them)."""
-    collapsed = re.sub(r"[\s\u200b\u200c\u200d\ufeff]+", " ", text).strip()
+    """Collapse runs of whitespace, drop unreadable characters and cap length; otherwise the
+    caller's words stay as typed (Chinese punctuation included: a ticket quotes the caller, it
+    does not normalise them). Every free-text value of a ticket passes here."""
+    collapsed = re.sub(r"[\s\u200b\u200c\u200d\ufeff]+", " ", strip_unreadable(text)).strip()
     return collapsed[:max_chars]

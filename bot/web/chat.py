@@ -60,7 +60,10 @@ async def chat_page(request: web.Request) -> web.Response:
 
 
 async def _message_of(request: web.Request) -> str:
-    """The `message` field, checked before anything is stored or relayed."""
+    """The `message` field, checked before anything is stored or relayed. Only a JSON body
+    (the page sends one): another site's form can post text/plain without asking first."""
+    if request.content_type != "application/json":
+        raise UserError(415, "消息格式不正确，请刷新页面后重试。")
     try:
         body = await request.json(loads=json.loads)
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -70,8 +73,6 @@ async def _message_of(request: web.Request) -> str:
         raise UserError(400, "请输入要发送的内容。")
     if len(message) > MAX_MESSAGE_CHARS:
         raise UserError(413, f"单条消息最多 {MAX_MESSAGE_CHARS} 个字，请分几次发送。")
-    if "\x00" in message:
-        raise UserError(400, "消息里有无法识别的字符，请删除后重新发送。")
     return message.strip()
 
 

@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.categories import category_label
 from bot.domain.privacy import mask_uscc
+from bot.domain.tickets import TICKET_ID_PATTERN
 from bot.domain.workdays import WorkCalendar, load_calendar
 from bot.tickets import enterprise_reads as reads
 from bot.tickets.db import make_engine, make_read_engine, make_session_factory
@@ -96,7 +98,10 @@ def setup_enterprise_api(app: web.Application) -> None:
 
 
 async def read_json(request: web.Request) -> tuple[object, bytes]:
-    """The body parsed, and its bytes (for the idempotency hash). 413 above 64 KB (aiohttp)."""
+    """The body parsed, and its bytes (for the idempotency hash). 413 above 64 KB (aiohttp);
+    415 unless declared JSON (a browser can send text/plain across sites without asking)."""
+    if request.content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type")
     raw = await request.read()
     try:
         return json.loads(raw.decode("utf-8")), raw
@@ -295,7 +300,8 @@ async def get_report(request: web.Request) -> web.Response:
     number = request.match_info["number"]
     context = request.app[CONTEXT]
     detail = None
-    if len(number) <= 32:
+    # Only a ticket number's shape reaches the database (a NUL from %00 is an error in PostgreSQL).
+    if re.fullmatch(TICKET_ID_PATTERN, number, re.ASCII):
         detail = await asyncio.to_thread(
             reads.report_detail, context.read(), profile.sender_id, number, context.calendar
         )

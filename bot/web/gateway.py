@@ -19,6 +19,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.domain.privacy import mask_text
+from bot.domain.validators import has_unreadable
 from bot.tickets.conversations import ConversationStore, Understanding, message_json
 from bot.tickets.db import make_engine, make_session_factory
 from bot.tickets.message_rate import MessageRate
@@ -34,6 +35,7 @@ Pusher = Callable[[Conversation, "list[Reply]"], Awaitable[bool]]
 Message = ConversationMessage
 
 RASA_DOWN = "智能助手暂时无法回复，请稍后再试，或直接拨打12345。"
+UNREADABLE = "消息里有无法识别的字符，请删除后重新发送。"
 # How long a duplicate delivery waits for the first one's replies (another process may hold it).
 DUPLICATE_WAIT_SECONDS = 30.0
 # The bot's filing confirmation (domain.yml utter_ticket_filed): shown as a card with a copy button.
@@ -44,9 +46,18 @@ class RasaUnavailable(UserError):
     """Rasa did not answer; the message is recorded, the person is told politely."""
 
 
-class TooManyMessages(UserError):
-    """Over the per-sender message rate (data/hotline/limits.yml): not recorded, not relayed;
-    the message is a polite sentence every channel shows as it is."""
+class Refused(UserError):
+    """A message the gateway does not take: not recorded, not relayed; the message is a polite
+    sentence every channel shows as it is (the web chat as a 4xx JSON error, WeChat as text)."""
+
+
+class TooManyMessages(Refused):
+    """Over the per-sender message rate (data/hotline/limits.yml)."""
+
+
+class UnreadableMessage(Refused):
+    """Control characters, bidirectional overrides or lone surrogates (bot/domain/validators):
+    nobody types them, and stored they would garble the record an operator reads."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +128,8 @@ class Gateway:
 
         Rasa gets the channel's sender and the client's address as message metadata: the
         actions count failed status look-ups by them (bot/tickets/lookup_guard.py)."""
+        if has_unreadable(text):
+            raise UnreadableMessage(400, UNREADABLE)
         conversation = await self.run(self.store.current, channel, sender_key)
         key = (conversation.id, external_id) if external_id else None
         if key is not None and key in self._in_flight:

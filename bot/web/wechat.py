@@ -35,7 +35,7 @@ from bot.config import Settings
 from bot.tickets.conversations import message_json
 from bot.tickets.models import Conversation
 from bot.web import wechat_texts as texts
-from bot.web.gateway import Gateway, Reply, TooManyMessages
+from bot.web.gateway import Gateway, Refused, Reply
 from bot.web.keys import GATEWAY, SETTINGS
 from bot.web.wechat_api import CustomerService, person_tag
 from bot.web.wechat_reply import MAX_TEXT_BYTES, last_offered, render, translate_choice
@@ -105,7 +105,7 @@ class WeChatChannel:
         try:
             message = translate_choice(text, await self._offered(openid))
             replies = await self.gateway.receive(CHANNEL, openid, message, external_id=external_id)
-        except TooManyMessages as exc:
+        except Refused as exc:
             return exc.message
         except Exception as exc:
             # The person still gets an answer; the failure is logged without their words (an

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.domain.validators import strip_unreadable
 from bot.tickets.accounts import LoginRefused
 from bot.web.console.access import PUBLIC, audit, requires
 from bot.web.console.keys import ACCOUNTS, USER
@@ -36,7 +37,8 @@ async def login_page(request: web.Request) -> web.Response:
 @requires(PUBLIC)
 async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    username = str(form.get("username", ""))[:64]
+    # Shown back and written to the audit log: no control characters or overrides in either.
+    username = strip_unreadable(str(form.get("username", "")))[:64]
     password = str(form.get("password", ""))[:256]
     try:
         account = await db(request.app[ACCOUNTS].authenticate, username, password)
