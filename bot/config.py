@@ -89,6 +89,9 @@ class Settings:
     # this many days is blanked by the web service once per `retention_every_seconds`; 0: off.
     retention_days: int = 0
     retention_every_seconds: int = 86400
+    # How often the web service asks the current model about recent tickets and quiet
+    # conversations for the console's 待复核 flags (bot/web/console/review_task.py); 0: off.
+    review_every_seconds: int = 3600
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -160,6 +163,7 @@ def load_settings() -> Settings:
         sweep_seconds=_int("HOTLINE_SWEEP_SECONDS", 300),
         retention_days=_int("HOTLINE_RETENTION_DAYS", 0),
         retention_every_seconds=_int("HOTLINE_RETENTION_EVERY_SECONDS", 86400),
+        review_every_seconds=_int("HOTLINE_REVIEW_EVERY_SECONDS", 3600),
         notice_poll_seconds=_float("HOTLINE_NOTICE_POLL_SECONDS", 3.0),
         wechat_token=os.environ.get("HOTLINE_WECHAT_TOKEN", ""),
         wechat_appid=os.environ.get("HOTLINE_WECHAT_APPID", ""),

@@ -5,6 +5,7 @@ SQLite and PostgreSQL (the record's database; Rasa keeps its own tracker store).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import time
@@ -87,6 +88,7 @@ async def test_the_record_and_the_flags_from_real_conversations(
         notice_poll_seconds=0,
         rasa_url=rasa.rasa_url,
         rasa_token=rasa.rasa_token,
+        review_every_seconds=0,  # the button, not the hourly round (tested below)
     )
     server = TestServer(create_app(settings))
     op = TestClient(server)
@@ -134,6 +136,50 @@ async def test_the_record_and_the_flags_from_real_conversations(
         assert "拖欠企业账款（complain_arrears）" in page
     finally:
         await op.close()
+        engine.dispose()
+
+
+async def test_the_hourly_round_rechecks_once_across_replicas(
+    stack: RunningStack, database_url: str, tmp_path: Path
+) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    wrong = TicketService(sessions).file(
+        draft(description=NOISE, category="arrears", sender_id="phone-1")
+    )
+    settings = Settings(
+        database_url=database_url,
+        var_dir=tmp_path,
+        sweep_seconds=0,
+        notice_poll_seconds=0,
+        rasa_url=stack.settings.rasa_url,
+        rasa_token=stack.settings.rasa_token,
+        review_every_seconds=3600,
+    )
+    replicas = [TestClient(TestServer(create_app(settings))) for _ in range(2)]
+    try:
+        for replica in replicas:  # each runs its first round as it starts
+            await replica.start_server()
+        for _ in range(100):
+            with sessions() as session:
+                checked = session.scalars(
+                    select(CategoryCheck.category)
+                    .join(Ticket, CategoryCheck.ticket_id == Ticket.id)
+                    .where(Ticket.number == wrong.number)
+                ).all()
+            if checked:
+                break
+            await asyncio.sleep(0.1)
+        assert checked == ["livelihood"]
+        with sessions() as session:
+            entries = session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "review_refresh")
+            ).all()
+        assert [(e.username, e.role) for e in entries] == [("（定时）", "system")]
+    finally:
+        for replica in replicas:
+            await replica.close()
         engine.dispose()
 
 

@@ -30,6 +30,7 @@ from bot.web.console.access import access_middleware
 from bot.web.console.errors import console_errors
 from bot.web.console.keys import ACCOUNTS, AUDIT, CONSOLE_SETTINGS, SERVICE, SESSIONS
 from bot.web.console.retention_task import retention_schedule
+from bot.web.console.review_task import review_schedule
 from bot.web.console.session_store import DatabaseStorage, session_middleware
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "console"
@@ -55,6 +56,7 @@ def create_console(settings: Settings) -> web.Application:
 
     console.cleanup_ctx.append(_engine)
     console.cleanup_ctx.append(retention_schedule)
+    console.cleanup_ctx.append(review_schedule)
     aiohttp_jinja2.setup(
         console,
         loader=jinja2.FileSystemLoader(TEMPLATES),

@@ -4,7 +4,7 @@ and entities, the list of corrections and their export as Rasa NLU YAML.
 
 Reads go through bot/tickets/review_flags.py and corrections.py; Rasa is asked only by
 重新检查 (the model's category for recent tickets' words, the form a quiet conversation left
-open) — on demand, bounded, audited. Every correction and export is audited.
+open) — on demand and once an hour (review_task.py), bounded, audited. Every correction and export is audited.
 """
 
 from __future__ import annotations
@@ -80,17 +80,15 @@ async def flags_page(request: web.Request) -> web.Response:
     )
 
 
-@requires("review.view")
-async def refresh(request: web.Request) -> web.StreamResponse:
-    """Ask the current model about recent tickets' words and quiet conversations' open form."""
-    sessions = request.app[SESSIONS]
-    settings = request.app[CONSOLE_SETTINGS]
-    rasa = RasaApi(request.config_dict[HTTP_CLIENT], settings.rasa_url, settings.rasa_auth)
-    now = _now()
+async def recheck(
+    sessions: sessionmaker[Session], rasa: RasaApi, now: dt.datetime
+) -> tuple[str, int, int] | None:
+    """Ask the current model about recent tickets' words and quiet conversations' open form:
+    (model, tickets checked, conversations asked), None when Rasa does not answer. Used by the
+    重新检查 button and by the hourly round (bot/web/console/review_task.py)."""
     model = await rasa.model()
     if model is None:
-        await notify(request, "智能助手（Rasa）暂时无法访问，未能检查，请稍后再试。", error=True)
-        raise web.HTTPSeeOther("/console/review")
+        return None
     checked = asked = 0
     complaint_intents = set(category_intents())
     for ticket_id, description in await db(review_flags.tickets_to_check, sessions, model, now):
@@ -117,6 +115,19 @@ async def refresh(request: web.Request) -> web.StreamResponse:
             break
         await db(review_flags.record_form, sessions, message_id, form)
         asked += 1
+    return model, checked, asked
+
+
+@requires("review.view")
+async def refresh(request: web.Request) -> web.StreamResponse:
+    """重新检查, now."""
+    settings = request.app[CONSOLE_SETTINGS]
+    rasa = RasaApi(request.config_dict[HTTP_CLIENT], settings.rasa_url, settings.rasa_auth)
+    done = await recheck(request.app[SESSIONS], rasa, _now())
+    if done is None:
+        await notify(request, "智能助手（Rasa）暂时无法访问，未能检查，请稍后再试。", error=True)
+        raise web.HTTPSeeOther("/console/review")
+    model, checked, asked = done
     await audit(request, "review_refresh", detail=f"工单 {checked} 张，对话 {asked} 个（{model}）")
     await notify(request, f"已用当前模型检查 {checked} 张工单、{asked} 个中断的对话。")
     raise web.HTTPSeeOther("/console/review")
