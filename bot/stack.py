@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +24,7 @@ from urllib.parse import urlencode
 import yaml
 
 from bot.config import PROJECT_ROOT, Settings
+from bot.masked_logs import masked_copy
 from bot.training import rasa_env, rasa_serve_command
 
 
@@ -35,23 +37,25 @@ class Service:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     ready_check: Callable[[bytes], bool] = field(default=lambda body: True)
+    _log_copy: threading.Thread | None = field(default=None, repr=False)
     # Started only once every other service answers: the web page is what people see, and a
     # page that is up while Rasa is still loading its model answers "暂时无法回复" for ~15 s.
     after_others: bool = False
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         self.process = subprocess.Popen(
             self.command,
             cwd=PROJECT_ROOT,
             env=self.env,
-            stdout=log,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: Ctrl-C is ours to forward
         )
-        log.close()
+        # The log file is written by us, phone and ID numbers masked (bot/masked_logs.py).
+        assert self.process.stdout is not None
+        self._log_copy = masked_copy(self.process.stdout, self.log_path)
 
     def is_ready(self) -> bool:
         try:
@@ -74,8 +78,15 @@ class Service:
             self.process.wait(timeout=5)
         except ProcessLookupError:
             pass
+        self.flush_log()
+
+    def flush_log(self, timeout: float = 5) -> None:
+        """Wait until what an exited process printed is in its log file."""
+        if self._log_copy is not None and self.exited() is not None:
+            self._log_copy.join(timeout)
 
     def log_tail(self, lines: int = 30) -> str:
+        self.flush_log()
         try:
             content = self.log_path.read_text(encoding="utf-8", errors="replace")
         except OSError:
