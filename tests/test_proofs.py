@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, or_, select
 
 from bot.domain.privacy import mask_phone
-from bot.masked_logs import masked_copy
+from bot.masked_logs import mask_line, masked_copy
 from bot.proofs import fuzz, privacy
 from bot.tickets.migrate import upgrade
 from bot.tickets.models import ConversationMessage
@@ -81,3 +81,20 @@ def test_the_scan_finds_a_number_in_full_and_the_log_copy_masks_it(tmp_path: Pat
     (masked,) = privacy.scan(tmp_path / "masked", [person])
     assert not masked.leaked and masked.masked_seen == 2
     assert mask_phone(person.phone) in (tmp_path / "masked" / "process.log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("line", "masked"),
+    [
+        # Rasa's structured DEBUG line: JSON escapes, the number right after 证 (\u8bc1).
+        (
+            '{"text": "\\u8eab\\u4efd\\u8bc1410305200206019251\\u53f713812345678"}',
+            '{"text": "身份证410305********9251号138****5678"}',
+        ),
+        # A bytes repr: 证 as \xe8\xaf\x81, then the number.
+        ("b'\\xe8\\xaf\\x8113812345678 \\xff'", "b'证138****5678 \\xff'"),
+        ("电话 138 1234 5678，\\u0022 stays", "电话 138 **** 5678，\\u0022 stays"),
+    ],
+)
+def test_escaped_text_is_masked_as_it_reads(line: str, masked: str) -> None:
+    assert mask_line(line.encode()).decode() == masked
