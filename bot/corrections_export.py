@@ -26,11 +26,12 @@ class Refusal:
     copy: Copy
 
     def reason(self) -> str:
-        how = (
-            "与评测集消息相同"
-            if self.copy.exact
-            else f"与评测集消息近似（相似度 {self.copy.score:.0f}）"
-        )
+        if self.copy.exact:
+            how = "与评测集消息相同"
+        elif self.copy.fragment:
+            how = f"整段摘自评测集消息（或包含整条评测集消息，相似度 {self.copy.score:.0f}）"
+        else:
+            how = f"与评测集消息近似（相似度 {self.copy.score:.0f}）"
         return f"纠正 #{self.correction_id}（{self.intent}）{how}：{self.copy.source}"
 
 

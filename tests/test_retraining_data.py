@@ -37,6 +37,14 @@ def test_copies_of_every_evaluation_set_are_caught_and_new_words_are_not() -> No
     near = sets.copies(said[:-2] + "行吗")
     assert near is not None and not near.exact and near.score >= 90
     assert near.source.startswith("tests/callers (")
+    # A clause lifted out of a long evaluation message, and a long one inside a correction.
+    long_real = max((m.text for m in real_set()), key=len)
+    clause = long_real[len(long_real) // 3 : len(long_real) // 3 + 16]
+    lifted = sets.copies(clause)
+    assert lifted is not None and lifted.fragment and not lifted.exact
+    assert lifted.source == REAL_SET.name
+    wrapped = sets.copies("我再说一遍：" + long_real + "，就这些")
+    assert wrapped is not None and wrapped.source == REAL_SET.name
     assert sets.copies("我想反映一下我们村口那座桥的护栏去年冬天被车撞坏了一直没修") is None
     assert sets.copies("   ") is None
 

@@ -4,7 +4,9 @@ it may become training data — a scored message that is also trained on scores 
 The sets: the real published complaints (`../shared/eval`, found as `hotline eval` finds them),
 and our own test sets under tests/ (tests/nlu: the dev set and the entity and organisation
 cases; tests/callers: every line the messy callers say). A copy is the same text after
-`bot.domain.text.normalize` (and whitespace removed), or a near copy: rapidfuzz ratio ≥ 90.
+`bot.domain.text.normalize` (and whitespace removed), or a near copy: rapidfuzz ratio ≥ 90, or
+a copied stretch: at least FRAGMENT_CHARS characters of one lifted (almost) as they are from the
+other (partial_ratio ≥ 95) — a reviewer's correction is often one clause of a long complaint.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ from bot.evaluation.datasets import REAL_SET, real_set
 from bot.nlu_data import read_nlu_file
 
 NEAR_COPY_RATIO = 90.0
+# A stretch this long copied from an evaluation message (or an evaluation message this long copied
+# inside a correction) is a copy too; shorter ones (「我要投诉」) are what everybody says.
+FRAGMENT_CHARS = 12
+FRAGMENT_RATIO = 95.0
 TEST_NLU_DIR = PROJECT_ROOT / "tests" / "nlu"
 
 
@@ -38,10 +44,11 @@ class Copy:
     source: str  # e.g. "real-complaints-dev.jsonl", "tests/nlu/dev_set.yml"
     text: str
     score: float  # 100 for an exact copy after normalisation
+    fragment: bool = False  # a stretch of one copied inside the other
 
     @property
     def exact(self) -> bool:
-        return self.score >= 100.0
+        return self.score >= 100.0 and not self.fragment
 
 
 def _key(text: str) -> str:
@@ -94,6 +101,7 @@ class EvalSets:
         self.messages = [(source, text) for source, text in messages if _key(text)]
         self._exact = {_key(text): (source, text) for source, text in self.messages}
         self._keys = [_key(text) for _, text in self.messages]
+        self._long = [i for i, key in enumerate(self._keys) if len(key) >= FRAGMENT_CHARS]
 
     def copies(self, text: str) -> Copy | None:
         key = _key(text)
@@ -103,10 +111,21 @@ class EvalSets:
             source, original = self._exact[key]
             return Copy(source, original, 100.0)
         best = process.extractOne(key, self._keys, scorer=fuzz.ratio, score_cutoff=NEAR_COPY_RATIO)
-        if best is None:
+        if best is not None:
+            source, original = self.messages[best[2]]
+            return Copy(source, original, float(best[1]))
+        if len(key) < FRAGMENT_CHARS:
             return None
-        source, original = self.messages[best[2]]
-        return Copy(source, original, float(best[1]))
+        stretch = process.extractOne(
+            key,
+            [self._keys[i] for i in self._long],
+            scorer=fuzz.partial_ratio,
+            score_cutoff=FRAGMENT_RATIO,
+        )
+        if stretch is None:
+            return None
+        source, original = self.messages[self._long[stretch[2]]]
+        return Copy(source, original, float(stretch[1]), fragment=True)
 
 
 def load_eval_sets(
