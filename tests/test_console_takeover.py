@@ -27,7 +27,9 @@ async def test_an_operator_takes_over_answers_and_gives_back(
     store = ConversationStore(sessions)
     conversation = store.current("web", "cookie-t")
     store.record_inbound(conversation.id, "转人工，我电话13812345678", None)
-    world.service.request_handoff(conversation.rasa_sender_id, "转人工，我电话13812345678")
+    world.service.request_handoff(
+        conversation.rasa_sender_id, "转人工，我电话13812345678", channel="web"
+    )
     with sessions() as session:
         handoff_id = session.query(Handoff.id).scalar()
     app = create_app(settings_for(database_url, tmp_path))
@@ -47,6 +49,7 @@ async def test_an_operator_takes_over_answers_and_gives_back(
         token = await sign_in(client, "op")
         queue_page = await (await client.get("/console/handoffs")).text()
         assert f"/console/handoffs/{handoff_id}" in queue_page and "138****5678" in queue_page
+        assert "<td>网页聊天</td>" in queue_page
         page = await (await client.get(f"/console/handoffs/{handoff_id}")).text()
         assert "转人工，我电话138****5678" in page and "接管对话" in page
         early = await client.post(

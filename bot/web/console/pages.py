@@ -19,7 +19,7 @@ from bot.tickets.routing import load_routing
 from bot.web.console.access import actions_for, may
 from bot.web.console.keys import CSRF, USER
 from bot.web.console.session_store import get_session
-from bot.web.console.texts import ROLE_LABELS
+from bot.web.console.texts import ROLE_LABELS, channel_label
 
 T = TypeVar("T")
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
@@ -59,6 +59,7 @@ async def render(
         "state_label": lifecycle().state_label,
         "action_label": lifecycle().action_label,
         "category_label": category_label,
+        "channel_label": channel_label,
     }
     response = aiohttp_jinja2.render_template(template, request, {**base, **context}, status=status)
     response.headers["Cache-Control"] = "no-store"

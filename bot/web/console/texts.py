@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
+# How a person reached the hotline (Ticket.channel, Conversation.channel, Handoff.channel).
+CHANNEL_LABELS = {
+    "web": "网页聊天",
+    "wechat": "微信公众号",
+    "enterprise_api": "企业一键报送",
+    "rest": "直连接口",
+    "chat": "聊天",
+}
+
+
+def channel_label(code: str | None) -> str:
+    return CHANNEL_LABELS.get(code or "", code or "")
+
+
 ROLE_LABELS = {
     "operator": "话务员",
     "department": "承办单位",
