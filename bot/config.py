@@ -81,6 +81,8 @@ class Settings:
     amqp_url: str = "amqp://guest@127.0.0.1:5672/"
     amqp_password: str = field(default="guest", repr=False)
     event_queue: str = "hotline_rasa_events"
+    # How long RabbitMQ keeps a published event nobody consumed (a queue policy, bot/production.py).
+    event_ttl_days: float = 7
     rasa_replicas: int = 2
     action_replicas: int = 2
     web_replicas: int = 2
@@ -180,6 +182,7 @@ def load_settings() -> Settings:
         amqp_url=os.environ.get("HOTLINE_AMQP_URL") or Settings.amqp_url,
         amqp_password=os.environ.get("HOTLINE_AMQP_PASSWORD") or Settings.amqp_password,
         event_queue=os.environ.get("HOTLINE_EVENT_QUEUE") or Settings.event_queue,
+        event_ttl_days=_float("HOTLINE_EVENT_TTL_DAYS", 7),
         rasa_replicas=_int("HOTLINE_RASA_REPLICAS", 2),
         action_replicas=_int("HOTLINE_ACTION_REPLICAS", 2),
         web_replicas=_int("HOTLINE_WEB_REPLICAS", 2),

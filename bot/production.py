@@ -20,9 +20,14 @@ scale each part; the tests run exactly this (tests/test_production.py).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
+import shlex
 import shutil
 import string
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,15 +220,48 @@ def ensure_database(url: str, password: str, what: str) -> None:
         raise ProfileError(f"无法连接或创建数据库 {db}（{host}，{what}）：{error}") from error
 
 
+def event_policy_name(queue: str) -> str:
+    return f"hotline-ttl-{queue}"
+
+
+def ensure_event_ttl(settings: Settings) -> str | None:
+    """A bounded life for what Rasa publishes: a RabbitMQ policy giving the event queue a message
+    TTL (`event_ttl_days`). Rasa declares the queue itself, so an argument on our own declaration
+    would clash with its; a policy is RabbitMQ's way to set it from outside. Set with
+    `rabbitmqctl` when the broker runs on this machine and we may run it; otherwise the returned
+    sentence says what the operator must do (deploy/README.md)."""
+    ttl_ms = int(settings.event_ttl_days * 86_400_000)
+    definition = json.dumps({"message-ttl": ttl_ms})
+    pattern = f"^{re.escape(settings.event_queue)}$"
+    command = [
+        "rabbitmqctl", "set_policy", event_policy_name(settings.event_queue),
+        pattern, definition, "--apply-to", "queues",
+    ]  # fmt: skip
+    host = urlsplit(settings.amqp_url).hostname or ""
+    ctl = shutil.which("rabbitmqctl") or (
+        "/usr/sbin/rabbitmqctl" if Path("/usr/sbin/rabbitmqctl").exists() else None
+    )
+    how = "在 RabbitMQ 服务器上执行：" + " ".join(shlex.quote(part) for part in command)
+    if host not in ("127.0.0.1", "localhost", "::1") or ctl is None:
+        return how
+    done = subprocess.run(
+        [ctl, *command[1:]], capture_output=True, text=True, timeout=60, check=False
+    )
+    return None if done.returncode == 0 else f"{how}（自动设置失败：{done.stderr.strip()[:200]}）"
+
+
 def prepare(settings: Settings) -> None:
     """Before the first start: both PostgreSQL databases exist (the ticket schema is then
-    migrated by the caller, as in the default profile)."""
+    migrated by the caller, as in the default profile) and the event queue has its TTL."""
     if not settings.database_url.startswith("postgresql"):
         raise ProfileError(
             "生产配置的工单库必须是 PostgreSQL：请设置 HOTLINE_DATABASE_URL=postgresql://…"
         )
     ensure_database(settings.database_url, "", "HOTLINE_DATABASE_URL")
     ensure_database(settings.tracker_url, settings.tracker_password, "HOTLINE_TRACKER_URL")
+    todo = ensure_event_ttl(settings)
+    if todo:
+        print(f"注意：Rasa 事件队列 {settings.event_queue} 还没有保存期限。{todo}", file=sys.stderr)
 
 
 def production_env(settings: Settings, where: Layout) -> dict[str, str]:

@@ -4,13 +4,25 @@ or the action servers), refused settings."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 
 from bot.config import Settings
-from bot.production import ProfileError, layout, render_nginx, write_production_endpoints
+from bot.production import (
+    ProfileError,
+    ensure_event_ttl,
+    event_policy_name,
+    layout,
+    render_nginx,
+    write_production_endpoints,
+)
+from tests.conftest import require
 
 
 def _settings(tmp_path: Path, **changes: object) -> Settings:
@@ -81,3 +93,35 @@ def test_the_tracker_store_url_for_retention(tmp_path: Path) -> None:
 def test_an_unknown_profile_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         _settings(tmp_path, profile="staging")
+
+
+def test_a_remote_broker_gets_the_ttl_policy_as_an_instruction(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, amqp_url="amqp://hotline@mq.internal:5672/")
+    todo = ensure_event_ttl(settings)
+    assert todo is not None and "rabbitmqctl set_policy" in todo
+    assert '{"message-ttl": 604800000}' in todo and "^hotline_rasa_events$" in todo
+
+
+def test_the_local_broker_gets_a_ttl_on_the_event_queue(tmp_path: Path) -> None:
+    ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+    require(
+        Path(ctl).exists(), "需要本机的 RabbitMQ（rabbitmqctl）：apt-get install rabbitmq-server"
+    )
+    queue = f"hotline_test_ttl_{uuid.uuid4().hex[:8]}"
+    settings = _settings(tmp_path, event_queue=queue, event_ttl_days=2)
+    try:
+        assert ensure_event_ttl(settings) is None
+        listed = subprocess.run(
+            [ctl, "list_policies", "--formatter", "json"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+        [policy] = [p for p in json.loads(listed) if p["name"] == event_policy_name(queue)]
+        assert json.loads(policy["definition"]) == {"message-ttl": 172800000}
+        assert policy["pattern"] == f"^{queue}$"
+    finally:
+        subprocess.run(
+            [ctl, "clear_policy", event_policy_name(queue)], capture_output=True, timeout=60
+        )
