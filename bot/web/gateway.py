@@ -24,7 +24,7 @@ from bot.tickets.conversations import ConversationStore, Understanding, message_
 from bot.tickets.db import make_engine, make_session_factory
 from bot.tickets.message_rate import MessageRate
 from bot.tickets.models import Conversation, ConversationMessage
-from bot.web.errors import UserError
+from bot.web.errors import UserError, database_unreachable
 from bot.web.keys import GATEWAY, HTTP_CLIENT, SETTINGS
 from bot.web.rasa_api import RasaApi
 
@@ -38,6 +38,10 @@ RASA_DOWN = "智能助手暂时无法回复，请稍后再试，或直接拨打1
 UNREADABLE = "消息里有无法识别的字符，请删除后重新发送。"
 # How long a duplicate delivery waits for the first one's replies (another process may hold it).
 DUPLICATE_WAIT_SECONDS = 30.0
+# Rasa has answered (perhaps 已受理 with a ticket number) but the database dropped out (a
+# restart): how long the gateway keeps trying to record the replies before handing them to the
+# person unrecorded — the person must not lose the answer to a blip of the record.
+RECORD_RETRY_SECONDS = 10.0
 # The bot's filing confirmation (domain.yml utter_ticket_filed): shown as a card with a copy button.
 _TICKET_RE = re.compile(r"工单号是\s*(LY[0-9A-Za-z-]+)\s*[，,]\s*提取码\s*([0-9A-Za-z]+)")
 
@@ -152,7 +156,7 @@ class Gateway:
                 metadata["client_ip"] = client_ip
             replies = await self._ask_rasa(conversation.rasa_sender_id, text, metadata)
             self._understand_later(inbound.message_id, text)
-            await self.run(self.store.record_replies, conversation.id, inbound.message_id, replies)
+            await self._record_replies(conversation.id, inbound.message_id, replies)
             future.set_result(replies)
             return replies
         except BaseException as exc:
@@ -226,6 +230,30 @@ class Gateway:
             raise RasaUnavailable(503, RASA_DOWN) from None
         return [Reply.from_rasa(item) for item in raw if isinstance(item, dict)]
 
+    async def _record_replies(
+        self, conversation_id: int, inbound_id: int, replies: list[Reply]
+    ) -> None:
+        """Record Rasa's answer, riding out a database that is briefly unreachable. Rasa has
+        already acted on the message (a ticket may be filed and its number be in the answer), so
+        a failure here must not turn into an error page: after RECORD_RETRY_SECONDS the replies
+        go to the person unrecorded, with a warning in the log."""
+        loop = asyncio.get_running_loop()
+        deadline, pause = loop.time() + RECORD_RETRY_SECONDS, 0.2
+        while True:
+            try:
+                await self.run(self.store.record_replies, conversation_id, inbound_id, replies)
+                return
+            except Exception as exc:
+                if not database_unreachable(exc):
+                    raise
+                if loop.time() + pause > deadline:
+                    logger.warning(
+                        "replies to message %s not recorded: database unreachable", inbound_id
+                    )
+                    return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
     def _understand_later(self, inbound_id: int, text: str) -> None:
         task = asyncio.get_running_loop().create_task(self._understand(inbound_id, text))
         self._understanding.add(task)
@@ -242,7 +270,14 @@ class Gateway:
         parsed = await self._rasa_api.parse(text)
         if parsed is not None:
             understood = Understanding.from_parse(parsed)
-            await self.run(self.store.record_understanding, inbound_id, understood)
+            try:
+                await self.run(self.store.record_understanding, inbound_id, understood)
+            except Exception as exc:
+                if not database_unreachable(exc):
+                    raise
+                logger.warning(
+                    "intent of message %s not recorded: database unreachable", inbound_id
+                )
 
     async def settle(self) -> None:
         """Wait for the NLU results still being recorded (shutdown, tests)."""
