@@ -297,6 +297,9 @@ def report(proof: Proof, command: str, machine: dict[str, Any], started_at: str)
         lines += ["", f"{name}: " + ", ".join(f"{at:.0f}s {rss:.0f}" for at, rss in samples)]
     if proof.notes:
         lines += ["", "## During the run", "", *[f"- {note}" for note in proof.notes]]
+    polite = [p for c in proof.result.conversations for p in c.polite][:5]
+    if polite:
+        lines += ["", "Polite refusals (samples):", "", *[f"- `{p}`" for p in polite]]
     errors = proof.result.run.error_samples
     stuck = [c.gave_up for c in proof.result.conversations if c.gave_up][:5]
     if errors or stuck:

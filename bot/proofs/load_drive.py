@@ -171,7 +171,7 @@ class Caller:
             run.latencies.append(elapsed)
             return messages
         if _polite_error(status, body):
-            conversation.polite.append(f"{status} {body[:120]}")
+            conversation.polite.append(f"{status} {_error_text(body)}"[:120])
             return None
         self._error(conversation, f"{status}: {body[:160]}")
         return None
@@ -182,6 +182,13 @@ class Caller:
         conversation.errors.append(what)
         if len(run.error_samples) < 8:
             run.error_samples.append(what)
+
+
+def _error_text(body: str) -> str:
+    try:
+        return str(_json(body).get("error", body))
+    except ValueError:
+        return body
 
 
 def _json(body: str) -> dict[str, Any]:
