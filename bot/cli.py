@@ -9,6 +9,7 @@ hotline user add     an operator console account: hotline user add NAME --role a
 hotline corrections export --out FILE   reviewers' corrections as Rasa NLU YAML
 hotline purge        blank personal data of tickets and chats older than --days N (statistics stay)
 hotline bench        ours beside a stock Rasa bot under load → docs/bench.md, var/bench/*.json
+hotline proof load   N callers file whole complaints through the public endpoint → var/proofs/
 """
 
 from __future__ import annotations
@@ -288,6 +289,12 @@ def cmd_bench(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_proof(_settings: Settings, args: argparse.Namespace) -> int:
+    from bot.proofs import load
+
+    return load.main(list(args.args))
+
+
 def _in_project(path: str) -> Path:
     """A relative output path is relative to the project, wherever `hotline` is run from."""
     from bot.config import PROJECT_ROOT
@@ -453,6 +460,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", default="docs/bench.md", help="the markdown report")
     bench.add_argument("--json-dir", default="var/bench", help="where the raw JSON goes")
     bench.set_defaults(func=cmd_bench)
+    proof = sub.add_parser(
+        "proof", help="the load proof (python -m bot.proofs.load): options after the name"
+    )
+    proof.add_argument("name", choices=["load"])
+    proof.add_argument("args", nargs=argparse.REMAINDER, help="e.g. --callers 20 --minutes 2")
+    proof.set_defaults(func=cmd_proof)
     chat = sub.add_parser("chat", help="chat with the running bot in this terminal")
     chat.add_argument("--sender", help="conversation id (default: a new one)")
     chat.set_defaults(func=cmd_chat)
