@@ -472,3 +472,41 @@ def test_console_login_takes_junk_as_a_wrong_login(stack: RunningStack) -> None:
             conn.execute(select(AuditEntry.detail).where(AuditEntry.id > audited)).scalars()
         )
     assert details and not any(re.search(r"[\x00-\x08\x1b\u202e]", d) for d in details), details
+
+
+def test_the_one_click_form_files_clean_text_or_refuses(stack: RunningStack) -> None:
+    web = stack.settings.web_url
+    token = _register(web)
+    browser = requests.Session()
+    signin = browser.get(f"{web}/enterprise/report", timeout=30)
+    signed = browser.post(
+        f"{web}/enterprise/signin",
+        data={"token": token, "csrf_token": csrf_of(signin.text)},
+        timeout=30,
+    )
+    assert signed.status_code == 200 and 'name="description"' in signed.text
+    form_key = re.compile(r'name="form_key" value="([^"]+)"')
+
+    def submit(page: str, **fields: str) -> requests.Response:
+        data = {"csrf_token": csrf_of(page), "form_key": form_key.findall(page)[0], **fields}
+        return browser.post(f"{web}/enterprise/report", data=data, timeout=60)
+
+    before = _counts(stack.engine)
+    for description in ["\x00\x1b\u202e", "😀😀😀"]:
+        answer = submit(signed.text, description=description)
+        assert answer.status_code == 422 and HAN.search(answer.text), answer.status_code
+        _clean(answer.text)
+    # Past 64 KB (the textarea stops a browser at 2,000 characters): the app's JSON 413.
+    _json_error(submit(signed.text, description="a" * HUNDRED_KB), 413)
+    forged = browser.post(
+        f"{web}/enterprise/report", data={"description": STORY, "csrf_token": "0"}, timeout=30
+    )
+    assert forged.status_code == 403
+    assert _counts(stack.engine) == before
+    filed = submit(signed.text, description=f"{SCRIPT}\x1b[2J{STORY}\u202e", respondent=SQL)
+    assert filed.status_code == 200 and "LY" in filed.text, filed.text[:300]
+    assert SCRIPT not in filed.text
+    with stack.engine.connect() as conn:
+        ticket = conn.execute(select(Ticket).order_by(Ticket.id.desc()).limit(1)).one()
+    assert ticket.description == f"{SCRIPT}[2J{STORY}"  # as typed, without the controls
+    assert ticket.organization == SQL  # a name is text; the database never ran it
