@@ -19,10 +19,12 @@ def main() -> int:
         return 2
     from rasa.__main__ import main as rasa_main
 
-    from bot import rasa_faults
+    from bot import rasa_faults, rasa_sql_tracker_store
 
     # Action timeouts, failed actions and tracker-store failures answered (bot/rasa_faults.py).
     rasa_faults.install()
+    # Saving a tracker does not read it again to feed the event broker.
+    rasa_sql_tracker_store.install()
     # One argument with "=": a token that starts with "-" (token_urlsafe can) is not an option.
     sys.argv = ["rasa", *sys.argv[1:], f"--auth-token={token}"]
     rasa_main()
