@@ -250,6 +250,20 @@ def ensure_event_ttl(settings: Settings) -> str | None:
     return None if done.returncode == 0 else f"{how}（自动设置失败：{done.stderr.strip()[:200]}）"
 
 
+def clear_event_ttl(settings: Settings) -> None:
+    """Remove the queue's TTL policy (a throw-away profile's queue, e.g. in tests)."""
+    ctl = shutil.which("rabbitmqctl") or (
+        "/usr/sbin/rabbitmqctl" if Path("/usr/sbin/rabbitmqctl").exists() else None
+    )
+    if ctl is not None:
+        subprocess.run(
+            [ctl, "clear_policy", event_policy_name(settings.event_queue)],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+
+
 def prepare(settings: Settings) -> None:
     """Before the first start: both PostgreSQL databases exist (the ticket schema is then
     migrated by the caller, as in the default profile) and the event queue has its TTL."""

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
+from bot.production import clear_event_ttl
 from bot.stack import Service, Stack, build_services, free_port
 from bot.tickets.migrate import upgrade
 from bot.training import rasa_executable
@@ -176,6 +177,7 @@ def running_profile(
             stack.stop()
         if profile == "production":
             drain_event_queue(settings.event_queue, keep=False)
+            clear_event_ttl(settings)  # the throw-away queue's policy
             drop_database(postgres, ticket_db)
             drop_database(postgres, tracker_db)
         if var_dir is None:
