@@ -69,13 +69,17 @@ class Drive:
 
 
 def _polite_error(status: int, body: str) -> bool:
-    """A refusal a person can read: our JSON error with a Chinese sentence, no traceback."""
-    return (
-        status in POLITE_STATUSES
-        and body.lstrip().startswith("{")
-        and bool(CJK.search(body))
-        and "Traceback" not in body
-    )
+    """A refusal a person can read: our JSON error with a Chinese sentence, no traceback. The
+    sentence is looked for in the decoded JSON: `\\uXXXX` escapes are the same words."""
+    if status not in POLITE_STATUSES or "Traceback" in body:
+        return False
+    try:
+        parsed = _json(body)
+    except ValueError:
+        return False
+    messages = parsed.get("messages")
+    said = str(parsed.get("error") or "") + (_texts(messages) if isinstance(messages, list) else "")
+    return bool(CJK.search(said))
 
 
 def _texts(messages: list[dict[str, Any]]) -> str:
