@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
+import hashlib
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -87,13 +90,16 @@ async def run_blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
 
 
-def last_user_message_key(tracker: Tracker) -> str:
-    """A key for 'this user turn': Rasa retrying an action sends the same one again."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            marker = event.get("message_id") or event.get("timestamp")
-            return f"{tracker.sender_id}:{marker}"
-    return f"{tracker.sender_id}:no-user-message"
+def filing_key(tracker: Tracker, draft: Any) -> str:
+    """The idempotency key of a filing: this conversation and exactly these facts.
+
+    Not the confirming message's id: when the database restarts after the commit but before
+    the answer reaches the person (seen in the PostgreSQL-restart proof), they confirm again
+    with a new message — and a key per message filed the same complaint twice. The same facts
+    confirmed again in the same conversation are the same ticket; Rasa retrying the action
+    sends the same facts too."""
+    facts = json.dumps(dataclasses.asdict(draft), sort_keys=True, ensure_ascii=False, default=str)
+    return f"{tracker.sender_id}:{hashlib.sha256(facts.encode('utf-8')).hexdigest()[:32]}"
 
 
 def log_masked(message: str, *args: Any) -> None:

@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions._shared import (
     channel_of,
-    last_user_message_key,
+    filing_key,
     log_masked,
     logger,
     run_blocking,
@@ -78,7 +78,7 @@ class ActionFileTicket(Action):
         draft = draft_from(tracker)
         try:
             filed = await run_blocking(
-                ticket_service().file, draft, idempotency_key=last_user_message_key(tracker)
+                ticket_service().file, draft, idempotency_key=filing_key(tracker, draft)
             )
         except Exception:
             # The caller's words stay in the slots; the operator sees the trace in the log.

@@ -109,3 +109,25 @@ async def test_every_respondent_in_the_first_message_is_named_once() -> None:
     slots = await _form_turn(tracker)
     assert slots["organization"] == "翠微社区居委会、恒通物业"
     assert slots["district"] == "西工区"
+
+
+def test_the_filing_key_is_the_conversation_and_the_facts_not_the_message() -> None:
+    """Confirming again after the first 已受理 was lost (a database restart between the commit
+    and the answer) must find the first ticket: the key does not change with the message."""
+    from actions._shared import filing_key
+    from bot.tickets.service import TicketDraft
+
+    draft = TicketDraft(
+        description="小区门口路灯坏了一个月",
+        organization="城市管理局",
+        district="洛龙区",
+        phone="13912345678",
+        sender_id="unit",
+    )
+    first = _tracker("确认提交", "affirm", 0.9, [("affirm", 0.9)])
+    again = _tracker("确认", "affirm", 0.8, [("affirm", 0.8)])
+    again.events[0]["message_id"] = "another-message"
+    assert filing_key(first, draft) == filing_key(again, draft)
+    other = TicketDraft(**{**draft.__dict__, "district": "西工区"})
+    assert filing_key(first, other) != filing_key(first, draft)
+    assert filing_key(first, draft).startswith("unit:")

@@ -82,6 +82,14 @@ def _polite_error(status: int, body: str) -> bool:
     return bool(CJK.search(said))
 
 
+ALREADY_FILED = re.compile(r"已经提交过了，工单号\s*(LY\d{8}-\d{4})")
+
+
+def _already_filed(messages: list[dict[str, Any]]) -> str | None:
+    found = ALREADY_FILED.search(_texts(messages))
+    return found.group(1) if found else None
+
+
 def _texts(messages: list[dict[str, Any]]) -> str:
     return " ".join(str(m.get("text") or "") for m in messages)
 
@@ -119,8 +127,11 @@ class Caller:
             if messages is None and conversation.errors:
                 return
             card = next((m["card"] for m in messages or [] if m.get("card")), None)
-            if card:
-                conversation.number = str(card["number"])
+            number = str(card["number"]) if card else _already_filed(messages or [])
+            if number:
+                # A card, or — when the first 已受理 was lost to a fault and the person confirmed
+                # again — the bot's 「已经提交过了，工单号 …」: the person was told the number.
+                conversation.number = number
                 conversation.filed_at = time.perf_counter() - self.drive.started
                 return
             follow = self._next_text(messages or [], conversation)
