@@ -39,6 +39,7 @@ def test_postgresql_restarted_mid_load_loses_no_confirmed_ticket(
     with private_postgres.private_postgres() as pg:
         with production_profile(trained_model, tmp_path / "var", postgres=pg.server_url) as running:
             restarted_at: list[float] = []
+            committed_before: list[bool] = []
             engine = make_engine(running.settings.database_url)
 
             def restart() -> None:
@@ -47,7 +48,9 @@ def test_postgresql_restarted_mid_load_loses_no_confirmed_ticket(
                 deadline = time.perf_counter() + LOAD_SECONDS / 2
                 while time.perf_counter() < deadline:
                     with engine.connect() as conn:
-                        if conn.execute(select(func.count()).select_from(Ticket)).scalar_one():
+                        committed = conn.execute(select(func.count()).select_from(Ticket))
+                        if committed.scalar_one():
+                            committed_before.append(True)
                             break
                     time.sleep(0.2)
                 engine.dispose()  # no connection of ours across the restart
@@ -66,7 +69,8 @@ def test_postgresql_restarted_mid_load_loses_no_confirmed_ticket(
     # The restart happened while people were filing: tickets before it and after it.
     assert proof.notes, text
     filed_at = [c.filed_at for c in conversations if c.filed_at is not None]
-    assert restarted_at and min(filed_at) < restarted_at[0] < max(filed_at), text
+    # (A ticket committed before it — its card may reach the person just after.)
+    assert committed_before and restarted_at and max(filed_at) > restarted_at[0] + 1, text
     # People felt it — and got polite refusals, never a 500, a trace or a cut connection.
     assert proof.numbers()["polite_refusals"] > 0, text
     assert proof.result.run.errors == 0, text
