@@ -67,6 +67,9 @@ class Settings:
     # Enterprise API (bot/web/enterprise_*.py): HMAC key for token hashes and session cookies
     # (empty: a random key kept in var/enterprise.key); per-token rate limit as a token bucket.
     enterprise_key: str = field(default="", repr=False)
+    # Key of the access codes' (提取码) keyed hashes (bot/tickets/secret_keys.py); empty: a random
+    # key kept in var/access-code.key. Every process that files or checks tickets needs the same.
+    access_code_key: str = field(default="", repr=False)
     enterprise_rate_burst: int = 60
     enterprise_rate_per_second: float = 2.0
 
@@ -174,6 +177,7 @@ def load_settings() -> Settings:
         or "https://api.weixin.qq.com/cgi-bin/",
         wechat_deadline_seconds=_float("HOTLINE_WECHAT_DEADLINE_SECONDS", 4.5),
         enterprise_key=os.environ.get("HOTLINE_ENTERPRISE_KEY", ""),
+        access_code_key=os.environ.get("HOTLINE_ACCESS_CODE_KEY", ""),
         profile=os.environ.get("HOTLINE_PROFILE") or "default",
         tracker_url=os.environ.get("HOTLINE_TRACKER_URL") or Settings.tracker_url,
         tracker_password=os.environ.get("HOTLINE_TRACKER_PASSWORD", ""),

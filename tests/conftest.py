@@ -26,6 +26,11 @@ pytest_plugins = ["tests.console_support"]
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 REAL_EVAL_SET = PROJECT_ROOT.parent / "shared" / "eval" / "real-complaints-dev.jsonl"
 
+# One access-code key for the test process and every stack it starts (they inherit the
+# environment): a ticket filed by a stack is looked up in-process and the other way round, and
+# nothing is written to the checkout's var/. tests/test_secret_keys.py covers the var/ file.
+os.environ.setdefault("HOTLINE_ACCESS_CODE_KEY", uuid.uuid4().hex + uuid.uuid4().hex)
+
 
 def require(available: bool, how_to_get_it: str) -> None:
     """A test that needs something from outside the checkout: skip with a sentence saying how to

@@ -92,13 +92,28 @@ def test_ticket_id_and_access_code() -> None:
 
 
 def test_access_code_hash_round_trip() -> None:
+    key = b"k" * 32
     code = new_access_code()
     assert len(code) == 6 and code.isdigit()
-    stored = hash_access_code(code)
-    assert code not in stored
-    assert check_access_code(code, stored)
-    assert not check_access_code("999999" if code != "999999" else "000000", stored)
-    assert not check_access_code(code, "not-a-hash")
+    stored = hash_access_code(code, key)
+    assert code not in stored and stored.startswith("h1$")
+    assert check_access_code(code, stored, key)
+    assert not check_access_code("999999" if code != "999999" else "000000", stored, key)
+    assert not check_access_code(code, stored, b"another key")
+    assert not check_access_code(code, "not-a-hash", key)
+    assert not check_access_code(code, "h1$zz$00", key)
+    # The same code hashes differently on two tickets (the salt).
+    assert hash_access_code(code, key) != hash_access_code(code, key)
+
+
+def test_legacy_pbkdf2_access_code_hashes_still_open_their_ticket() -> None:
+    """Tickets filed before keyed hashes keep their PBKDF2 'salt$hash' and still check."""
+    import hashlib
+
+    salt = bytes(range(16))
+    legacy = f"{salt.hex()}${hashlib.pbkdf2_hmac('sha256', b'314159', salt, 20_000).hex()}"
+    assert check_access_code("314159", legacy, b"any key")
+    assert not check_access_code("314158", legacy, b"any key")
 
 
 def test_rule_entities_have_exact_spans() -> None:

@@ -9,7 +9,8 @@ import pytest
 import requests
 
 from bot.tickets.db import make_session_factory
-from bot.tickets.enterprises import EnterpriseRegistry, load_or_create_key
+from bot.tickets.enterprises import EnterpriseRegistry
+from bot.tickets.secret_keys import load_or_create_key
 from tests.conftest import RunningStack
 from tests.test_conversation import TICKET_RE
 

@@ -13,9 +13,9 @@ from bot.tickets.enterprises import (
     EnterpriseRegistry,
     IdempotencyConflict,
     InvalidField,
-    load_or_create_key,
 )
 from bot.tickets.models import Enterprise, EnterpriseChatLink, EnterpriseReport, Ticket
+from bot.tickets.secret_keys import load_or_create_key
 from bot.tickets.service import TicketDraft, TicketService
 from tests.enterprise_support import make_uscc
 

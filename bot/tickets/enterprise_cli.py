@@ -23,9 +23,9 @@ def cmd_enterprise_add(settings: Settings, args: argparse.Namespace) -> int:
         DuplicateEnterprise,
         EnterpriseRegistry,
         InvalidField,
-        load_or_create_key,
     )
     from bot.tickets.migrate import upgrade
+    from bot.tickets.secret_keys import load_or_create_key
     from bot.web.enterprise_texts import error_message
 
     upgrade(settings.database_url)

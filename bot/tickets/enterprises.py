@@ -15,12 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import os
 import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -33,7 +31,6 @@ from bot.tickets.models import Enterprise, EnterpriseChatLink, EnterpriseReport
 
 TOKEN_PREFIX = "ent_"
 CHAT_LINK_VALIDITY = dt.timedelta(minutes=10)
-KEY_FILE = "enterprise.key"
 MAX_IDEMPOTENCY_KEY = 120  # the ticket's own idempotency column holds prefix + key in 200
 
 
@@ -109,27 +106,6 @@ class KeyClaim:
             )
         elif stored != self.request_hash:
             raise IdempotencyConflict(self.key)
-
-
-def load_or_create_key(var_dir: Path, configured: str = "") -> bytes:
-    """The HMAC key: HOTLINE_ENTERPRISE_KEY when set, else a random key kept in var/ (0600),
-    made on first use so every process of this deployment agrees on it."""
-    if configured:
-        return configured.encode("utf-8")
-    path = var_dir / KEY_FILE
-    try:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
-    except FileNotFoundError:
-        pass
-    var_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(key.hex())
-    return key
 
 
 # -- validators (every path — API, web form, CLI — goes through these) --------------------------

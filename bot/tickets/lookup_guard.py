@@ -29,9 +29,8 @@ from dataclasses import dataclass
 from sqlalchemy import Index, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from bot.domain import tickets as numbering
 from bot.domain.tables import load_table
-from bot.tickets.models import Base, Ticket, UTCDateTime
+from bot.tickets.models import Base, UTCDateTime
 from bot.tickets.service import CHINA_TZ, TicketService, TicketView, utcnow
 
 SCOPES = ("ticket", "sender", "ip")
@@ -124,12 +123,6 @@ class _Key:
     label: str
 
 
-@functools.cache
-def _dummy_hash() -> str:
-    """Checked against when the number is unknown, so both failures cost one hash check."""
-    return numbering.hash_access_code("000000", salt=b"\1" * 16)
-
-
 def _digest(scope: str, value: str) -> str:
     return hashlib.sha256(f"{scope}:{value}".encode()).hexdigest()
 
@@ -199,7 +192,7 @@ class LookupGuard:
         if until is not None:
             self._forget(mine)
             raise LookupRefused(until, self.limits)
-        if not self._code_matches(number, code):
+        if not self._service.code_matches(number, code):
             return None
         self._forget(mine)
         return self._service.lookup(number, code)
@@ -231,14 +224,6 @@ class LookupGuard:
                     free_at = newest[limit - 1] + self.limits.window
                     until = free_at if until is None else max(until, free_at)
         return until
-
-    def _code_matches(self, number: str, code: str) -> bool:
-        with self._sessions() as session:
-            stored = session.scalars(
-                select(Ticket.access_code_hash).where(Ticket.number == number)
-            ).first()
-        matches = numbering.check_access_code(code, stored or _dummy_hash())
-        return stored is not None and matches
 
     def _forget(self, ids: list[int]) -> None:
         with self._sessions.begin() as session:

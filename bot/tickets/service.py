@@ -26,6 +26,7 @@ from bot.domain.workdays import WorkCalendar, load_calendar
 from bot.tickets.lifecycle import IllegalTransition, Lifecycle, lifecycle
 from bot.tickets.models import Handoff, Ticket, TicketEvent, TicketSequence
 from bot.tickets.routing import Route, Router, load_routing
+from bot.tickets.secret_keys import access_code_key
 
 __all__ = ["IllegalTransition", "TicketService", "TicketDraft", "TicketView", "UnknownTicket"]
 
@@ -125,8 +126,11 @@ class TicketService:
         router: Router | None = None,
         calendar: WorkCalendar | None = None,
         states: Lifecycle | None = None,
+        code_key: bytes | None = None,
     ) -> None:
         self._sessions = session_factory
+        # The access-code key (bot/tickets/secret_keys.py); resolved on first use when not given.
+        self._code_key = code_key
         self._clock = clock
         self._router = router or load_routing()
         self._calendar = calendar or load_calendar()
@@ -147,8 +151,7 @@ class TicketService:
         reused key): one transaction, so a burst of filings holds SQLite's write lock once each.
         """
         code = numbering.new_access_code()
-        # The slow key derivation runs before the transaction, never while holding the lock.
-        code_hash = numbering.hash_access_code(code)
+        code_hash = numbering.hash_access_code(code, self.code_key)
         now = self._clock()
         route = self._router.route(draft.category, draft.district or None, draft.description)
         try:
@@ -233,17 +236,36 @@ class TicketService:
             answer_working_days=ticket.answer_working_days,
         )
 
+    @property
+    def code_key(self) -> bytes:
+        if self._code_key is None:
+            self._code_key = access_code_key()
+        return self._code_key
+
     def lookup(self, number: str, access_code: str) -> TicketView | None:
         """The ticket if number and access code match; None for every kind of mismatch alike."""
         with self._sessions() as session:
             ticket = session.scalars(select(Ticket).where(Ticket.number == number.upper())).first()
-            if ticket is None:
-                # Same work as a real check, so timing does not tell which numbers exist.
-                numbering.check_access_code(access_code, _dummy_hash())
+            if not self._code_fits(access_code, ticket.access_code_hash if ticket else None):
                 return None
-            if not numbering.check_access_code(access_code, ticket.access_code_hash):
-                return None
+            assert ticket is not None
             return self._view(ticket)
+
+    def code_matches(self, number: str, access_code: str) -> bool:
+        """Whether the code opens this ticket, reading only its hash (the look-up guard's check
+        before it counts a failure)."""
+        with self._sessions() as session:
+            stored = session.scalars(
+                select(Ticket.access_code_hash).where(Ticket.number == number.upper())
+            ).first()
+        return self._code_fits(access_code, stored)
+
+    def _code_fits(self, access_code: str, stored: str | None) -> bool:
+        """One hash check whether or not the ticket exists, so timing does not tell which
+        numbers exist (tests/test_safety_lookup_guard.py measures it)."""
+        key = self.code_key
+        matches = numbering.check_access_code(access_code, stored or _dummy_hash(key), key)
+        return stored is not None and matches
 
     def tickets_of_sender(self, sender_id: str, limit: int = 5) -> list[TicketView]:
         """The chat sender's own tickets, newest first: the same sender needs no access code."""
@@ -660,8 +682,8 @@ class TicketService:
 
 
 @functools.cache
-def _dummy_hash() -> str:
-    return numbering.hash_access_code("000000", salt=b"\0" * 16)
+def _dummy_hash(key: bytes) -> str:
+    return numbering.hash_access_code("000000", key, salt=b"\0" * 16)
 
 
 def waiting_step(status: str) -> str:

@@ -33,9 +33,9 @@ from bot.tickets.enterprises import (
     EnterpriseRegistry,
     IdempotencyConflict,
     InvalidField,
-    load_or_create_key,
 )
 from bot.tickets.lifecycle import lifecycle
+from bot.tickets.secret_keys import load_or_create_key
 from bot.tickets.service import TicketService
 from bot.web import enterprise_intake as intake
 from bot.web.enterprise_errors import ApiError, RateLimiter, logger
