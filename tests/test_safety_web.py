@@ -172,3 +172,19 @@ async def test_wechat_answers_a_fast_sender_politely(stack: RunningStack, tmp_pa
     [conversation] = conversations_of(stack.engine, openid)
     inbound = sum(m.direction == "in" for m in messages_of(stack.engine, conversation.id))
     assert inbound == limits.per_minute
+
+
+def test_the_access_log_names_each_request_without_its_query(stack: RunningStack) -> None:
+    """One-time chat codes and WeChat openids travel in query strings: the web service's access
+    log keeps method, path, status and time, never the query."""
+    web = stack.settings.web_url
+    secret = "qs" + secrets.token_hex(6)
+    assert requests.get(f"{web}/enterprise/chat?code={secret}", timeout=10).status_code < 500
+    log = stack.settings.var_dir / "logs" / "web.log"
+    deadline = time.monotonic() + 10
+    while "GET /enterprise/chat " not in log.read_text(encoding="utf-8"):
+        assert time.monotonic() < deadline, "the request never reached the access log"
+        time.sleep(0.1)
+    text = log.read_text(encoding="utf-8")
+    assert secret not in text
+    assert re.search(r"GET /enterprise/chat \d{3} \d+\.\dms", text)

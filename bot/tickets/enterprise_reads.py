@@ -75,8 +75,11 @@ def report_detail(
     sender_id: str,
     number: str,
     calendar: WorkCalendar,
+    *,
+    with_history: bool = True,
 ) -> ReportDetail | None:
-    """One of the enterprise's tickets; None when it does not exist or is someone else's."""
+    """One of the enterprise's tickets; None when it does not exist or is someone else's.
+    Without history the ticket's events are not read (the answer to a filing has none)."""
     states = lifecycle()
     with session_factory() as session:
         ticket = session.scalars(select(Ticket).where(Ticket.number == number.upper())).first()
@@ -105,6 +108,6 @@ def report_detail(
             reply=ticket.reply,
             history=[
                 ReportEvent(e.at, states.action_label(e.action), e.to_status, e.note)
-                for e in ticket.events
+                for e in (ticket.events if with_history else ())
             ],
         )

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from rapidfuzz import fuzz
-from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -666,19 +665,18 @@ class TicketService:
 
     def _next_number(self, session: Session, now: dt.datetime) -> str:
         day = now.astimezone(CHINA_TZ).date()
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = (
-            insert(TicketSequence)
-            .values(day=f"{day:%Y%m%d}", last_value=1)
-            .on_conflict_do_update(
-                index_elements=[TicketSequence.day],
-                set_={"last_value": TicketSequence.last_value + 1},
-            )
-            .returning(TicketSequence.last_value)
-        )
-        sequence = session.execute(stmt).scalar_one()
+        # The same SQL on SQLite (3.35+) and PostgreSQL; as text it is compiled once, where the
+        # dialect-specific insert().on_conflict_do_update() was compiled anew for every ticket.
+        sequence = session.execute(_NEXT_SEQUENCE, {"day": f"{day:%Y%m%d}"}).scalar_one()
         return numbering.format_ticket_id(day, sequence)
+
+
+_NEXT_SEQUENCE = text(
+    "INSERT INTO ticket_sequences (day, last_value) VALUES (:day, 1) "
+    "ON CONFLICT (day) DO UPDATE SET last_value = ticket_sequences.last_value + 1 "
+    "RETURNING last_value"
+)
+assert TicketSequence.__tablename__ == "ticket_sequences"
 
 
 @functools.cache

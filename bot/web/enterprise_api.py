@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -252,7 +253,14 @@ async def file_for(
     except IdempotencyConflict:
         raise ApiError(409, "idempotency_conflict", "Idempotency-Key") from None
     detail = await asyncio.to_thread(
-        reads.report_detail, context.read(), profile.sender_id, filed.number, context.calendar
+        functools.partial(
+            reads.report_detail,
+            context.read(),
+            profile.sender_id,
+            filed.number,
+            context.calendar,
+            with_history=False,
+        )
     )
     if detail is None:  # pragma: no cover — filed just now under this sender
         raise ApiError(500, "server_error")
