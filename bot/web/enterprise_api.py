@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 import hashlib
 import json
 import re
@@ -37,7 +36,7 @@ from bot.tickets.enterprises import (
 )
 from bot.tickets.lifecycle import lifecycle
 from bot.tickets.secret_keys import load_or_create_key
-from bot.tickets.service import TicketService
+from bot.tickets.service import FiledTicket, TicketService
 from bot.web import enterprise_intake as intake
 from bot.web.enterprise_errors import ApiError, RateLimiter, logger
 from bot.web.keys import HTTP_CLIENT, SETTINGS
@@ -243,25 +242,21 @@ async def file_for(
     if key is not None:
         request_hash = hashlib.sha256(raw).hexdigest()
         claim = context.registry.claim(profile.id, key, request_hash)
-    try:
-        filed = await asyncio.to_thread(
-            context.tickets.file,
-            draft,
-            idempotency_key=claim.ticket_key if claim else None,
-            claim=claim,
+
+    def file_and_read() -> tuple[FiledTicket, reads.ReportDetail | None]:
+        # One worker-thread hop for both: under a burst each hop is a GIL hand-over.
+        filed = context.tickets.file(
+            draft, idempotency_key=claim.ticket_key if claim else None, claim=claim
         )
+        detail = reads.report_detail(
+            context.read(), profile.sender_id, filed.number, context.calendar, with_history=False
+        )
+        return filed, detail
+
+    try:
+        filed, detail = await asyncio.to_thread(file_and_read)
     except IdempotencyConflict:
         raise ApiError(409, "idempotency_conflict", "Idempotency-Key") from None
-    detail = await asyncio.to_thread(
-        functools.partial(
-            reads.report_detail,
-            context.read(),
-            profile.sender_id,
-            filed.number,
-            context.calendar,
-            with_history=False,
-        )
-    )
     if detail is None:  # pragma: no cover — filed just now under this sender
         raise ApiError(500, "server_error")
     answer = detail_json(detail, history=False)
