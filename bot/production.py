@@ -177,7 +177,8 @@ def write_production_endpoints(settings: Settings, where: Layout) -> Path:
             "key_prefix": "hotline",
         },
         "event_broker": {
-            "type": "pika",
+            # Rasa's pika broker, every string masked first (phone and ID numbers).
+            "type": "bot.rasa_event_broker.MaskedPikaEventBroker",
             "url": amqp_host,
             "port": amqp_port or 5672,
             "username": amqp_user or "guest",

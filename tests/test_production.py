@@ -6,7 +6,9 @@ mid-conversation, the other carries the same conversation on."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import socket
 import time
@@ -121,6 +123,11 @@ def test_a_complaint_through_nginx_lands_in_postgres_and_rabbitmq(production: Pr
     assert isinstance(events, list)
     mine = [e for e in events if e.get("sender_id") == rasa_sender]
     assert {"user", "bot", "action"} <= {e.get("event") for e in mine}
+    # The person's phone number went through the conversation, masked in every broker message
+    # (bot/rasa_event_broker.py) — in the text, the entities and the slot alike.
+    published = json.dumps(mine, ensure_ascii=False)
+    assert not re.search(r"(?<!\d)1[3-9]\d{9}(?!\d)", published)
+    assert re.search(r"1[3-9]\d\*{4}\d{4}", published)
 
 
 def test_rasa_and_the_action_servers_are_not_reachable_from_the_public_side(
