@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import json
 import os
 import random
 import re
@@ -294,27 +295,75 @@ def _own_stack_env(debug: bool) -> Iterator[None]:
                 os.environ[key] = value
 
 
+def _broker_dump(queue: str, folder: Path) -> tuple[Path, int]:
+    """Every message of RabbitMQ's event queue, one JSON line each, into `folder` to be scanned
+    like a log file (the issue's rule: no number in any log file *or broker message*)."""
+    from bot.proofs.profile_stack import drain_event_queue
+
+    events = drain_event_queue(queue)["events"]
+    folder.mkdir(parents=True, exist_ok=True)
+    dump = folder / "rabbitmq-events.jsonl"
+    with dump.open("w", encoding="utf-8") as out:
+        for event in events:
+            out.write(json.dumps(event, ensure_ascii=False) + "\n")
+    return dump, len(events)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--no-debug", action="store_true", help="Rasa at INFO, not DEBUG")
+    parser.add_argument(
+        "--profile",
+        choices=("default", "production"),
+        default="default",
+        help="production: nginx, replicas, PostgreSQL, and RabbitMQ's messages scanned too",
+    )
     options = parser.parse_args()
-    from bot.bench.own_stack import own_stack
-
-    with _own_stack_env(not options.no_debug), own_stack("hotline-privacy-") as settings:
-        target = Target(settings.web_url, settings.var_dir / "logs", WECHAT_TOKEN)
-        result = drive(target, options.conversations, options.concurrency, options.seed)
-        time.sleep(1)  # the last lines through the log copiers (bot/masked_logs.py)
-        scans = scan(target.log_dir, result.people)
-    command = f"python -m bot.proofs.privacy --conversations {options.conversations}"
     level = "INFO" if options.no_debug else "DEBUG"
-    note = f"own stack (Rasa, action server, web service; Rasa at {level}), seed {options.seed}"
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(report(result, scans, command, note), encoding="utf-8")
+    command = f"python -m bot.proofs.privacy --conversations {options.conversations}"
+    with _own_stack_env(not options.no_debug):
+        if options.profile == "production":
+            from bot.proofs.profile_stack import running_profile
+            from bot.training import ensure_model
+
+            command += " --profile production"
+            model = ensure_model(PROJECT_ROOT / "models")
+            with running_profile("production", model, sweep_seconds=0) as running:
+                target = Target(running.public_url, running.settings.var_dir / "logs", WECHAT_TOKEN)
+                result = drive(target, options.conversations, options.concurrency, options.seed)
+                time.sleep(1)  # the last lines through the log copiers (bot/masked_logs.py)
+                broker_dir = running.settings.var_dir / "broker"
+                _, published = _broker_dump(running.settings.event_queue, broker_dir)
+                scans = scan(target.log_dir, result.people)
+                for found in scan(broker_dir, result.people):
+                    found.path = f"RabbitMQ queue (all {published} messages)"
+                    scans.append(found)
+            note = (
+                f"production profile (nginx, 2 web, 2 Rasa on PostgreSQL + Redis, RabbitMQ "
+                f"events, 2 action servers; Rasa at {level}), seed {options.seed}"
+            )
+        else:
+            from bot.bench.own_stack import own_stack
+
+            with own_stack("hotline-privacy-") as settings:
+                target = Target(settings.web_url, settings.var_dir / "logs", WECHAT_TOKEN)
+                result = drive(target, options.conversations, options.concurrency, options.seed)
+                time.sleep(1)  # the last lines through the log copiers (bot/masked_logs.py)
+                scans = scan(target.log_dir, result.people)
+            note = f"own stack (Rasa, action server, web service; Rasa at {level}), seed {options.seed}"
+    report_path = (
+        REPORT if options.profile == "default" else REPORT.with_name("privacy-production.md")
+    )
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(report(result, scans, command, note), encoding="utf-8")
     leaks = sum(sum(s.leaked.values()) for s in scans)
-    print(f"{sum(result.conversations.values())} conversations, {leaks} numbers in logs — {REPORT}")
+    print(
+        f"{sum(result.conversations.values())} conversations, {leaks} numbers in logs"
+        f"{' and broker messages' if options.profile == 'production' else ''} — {report_path}"
+    )
 
 
 if __name__ == "__main__":
