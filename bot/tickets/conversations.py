@@ -70,21 +70,37 @@ class Inbound:
 
 
 class ConversationStore:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], read_sessions: sessionmaker[Session] | None = None
+    ) -> None:
         self.sessions = sessions
+        # Plain reads (SQLite: a deferred, query-only engine, bot/tickets/db.make_read_engine):
+        # the service's engine takes SQLite's write lock for every transaction, reads included.
+        self.read_sessions = read_sessions or sessions
 
     def current(self, channel: str, sender_key: str) -> Conversation:
-        """The person's open conversation on this channel, opened on first contact."""
+        """The person's open conversation on this channel, opened on first contact.
+
+        Read first without a write transaction: every message asks, a conversation is opened
+        once. The write transaction looks again before opening (two first messages racing)."""
+        with self.read_sessions() as session:
+            found = self._latest(session, channel, sender_key)
+            if found is not None and found.state in OPEN_STATES:
+                return found
         with self.sessions.begin() as session:
-            found = session.scalars(
-                select(Conversation)
-                .where(Conversation.channel == channel, Conversation.sender_key == sender_key)
-                .order_by(Conversation.id.desc())
-                .limit(1)
-            ).first()
+            found = self._latest(session, channel, sender_key)
             if found is not None and found.state in OPEN_STATES:
                 return found
             return self._open(session, channel, sender_key)
+
+    @staticmethod
+    def _latest(session: Session, channel: str, sender_key: str) -> Conversation | None:
+        return session.scalars(
+            select(Conversation)
+            .where(Conversation.channel == channel, Conversation.sender_key == sender_key)
+            .order_by(Conversation.id.desc())
+            .limit(1)
+        ).first()
 
     def open_new(self, channel: str, sender_key: str) -> Conversation:
         """「新的对话」: the earlier conversations are closed (kept) and a fresh one begins."""

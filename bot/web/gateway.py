@@ -21,7 +21,7 @@ from aiohttp import web
 from bot.domain.privacy import mask_text
 from bot.domain.validators import has_unreadable
 from bot.tickets.conversations import ConversationStore, Understanding, message_json
-from bot.tickets.db import make_engine, make_session_factory
+from bot.tickets.db import make_engine, make_read_engine, make_session_factory
 from bot.tickets.message_rate import MessageRate
 from bot.tickets.models import Conversation, ConversationMessage
 from bot.web.errors import UserError, database_unreachable
@@ -113,7 +113,7 @@ class Gateway:
         self._webhook = f"{rasa_url}/webhooks/rest/webhook"
         self._rasa_api = RasaApi(http, rasa_url, rasa_auth or {})
         self._pushers: dict[str, Pusher] = {}
-        self._rate = MessageRate(store.sessions)
+        self._rate = MessageRate(store.read_sessions)
         # (conversation, external id) → the first delivery's answer, joined by retries in-process.
         self._in_flight: dict[tuple[int, str], asyncio.Future[list[Reply]]] = {}
         # NLU results being read for the record, off the person's path (see _understand).
@@ -134,11 +134,11 @@ class Gateway:
         actions count failed status look-ups by them (bot/tickets/lookup_guard.py)."""
         if has_unreadable(text):
             raise UnreadableMessage(400, UNREADABLE)
-        conversation = await self.run(self.store.current, channel, sender_key)
+        conversation, allowed = await self.run(self._current_and_rate, channel, sender_key)
         key = (conversation.id, external_id) if external_id else None
         if key is not None and key in self._in_flight:
             return await asyncio.shield(self._in_flight[key])
-        if not await self.run(self._rate.allows, channel, sender_key):
+        if not allowed:
             raise TooManyMessages(429, self._rate.limits.refused)
         inbound = await self.run(self.store.record_inbound, conversation.id, text, external_id)
         if inbound.duplicate:
@@ -168,6 +168,11 @@ class Gateway:
         finally:
             if key is not None:
                 self._in_flight.pop(key, None)
+
+    def _current_and_rate(self, channel: str, sender_key: str) -> tuple[Conversation, bool]:
+        """Both reads of an inbound message in one worker-thread hop (each hop is a GIL
+        hand-over under load); the rate is acted on after the in-flight check, as before."""
+        return self.store.current(channel, sender_key), self._rate.allows(channel, sender_key)
 
     async def push(
         self, conversation_id: int, replies: list[Reply], *, direction: str = "out"
@@ -294,9 +299,14 @@ async def gateway_context(app: web.Application) -> AsyncIterator[None]:
     """The gateway's lifetime: after the HTTP client (cleanup_ctx order), before the channels."""
     settings = app[SETTINGS]
     engine = make_engine(settings.database_url)
-    store = ConversationStore(make_session_factory(engine))
+    read_engine = make_read_engine(settings.database_url)
+    store = ConversationStore(
+        make_session_factory(engine), make_session_factory(read_engine) if read_engine else None
+    )
     gateway = Gateway(store, app[HTTP_CLIENT], settings.rasa_url, settings.rasa_auth)
     app[GATEWAY] = gateway
     yield
     await gateway.settle()
     engine.dispose()
+    if read_engine is not None:
+        read_engine.dispose()
