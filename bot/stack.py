@@ -7,6 +7,7 @@ person runs: the real Rasa server (Rasa environment) and the real action server 
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -61,7 +62,10 @@ class Service:
         try:
             with urllib.request.urlopen(self.ready_url, timeout=2) as response:
                 return response.status == 200 and self.ready_check(response.read())
-        except (OSError, urllib.error.URLError):
+        except (OSError, urllib.error.URLError, http.client.HTTPException):
+            # HTTPException: e.g. BadStatusLine when the probe, on a port nobody listens to yet in
+            # the ephemeral range, connected to itself and read its own request back — its
+            # message is that request line, Rasa's token included, so it must not propagate.
             return False
 
     def exited(self) -> int | None:

@@ -68,3 +68,32 @@ def test_the_web_page_is_the_service_started_last(tmp_path: Path) -> None:
     settings = Settings(var_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 't.db'}")
     services = build_services(settings, tmp_path / "model.tar.gz")
     assert [s.name for s in services if s.after_others] == ["web service"]
+
+
+def test_a_readiness_probe_that_reads_garbage_is_not_ready_and_leaks_no_url(
+    tmp_path: Path,
+) -> None:
+    """A probe can read its own request back (a connect to a free port in the ephemeral range
+    may connect to itself); http.client then raises BadStatusLine carrying that request line —
+    Rasa's token with it. The probe answers "not ready" instead of raising."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def echo() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(conn.recv(4096))  # the request line back, as a self-connect does
+
+    thread = threading.Thread(target=echo, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    service = Service(
+        "probe", ["true"], {}, f"http://127.0.0.1:{port}/status?token=s3cret", tmp_path
+    )
+    assert service.is_ready() is False
+    thread.join(5)
+    listener.close()
