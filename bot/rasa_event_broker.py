@@ -11,12 +11,18 @@ endpoints-production.yml (`type: bot.rasa_event_broker.MaskedPikaEventBroker`).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
+import threading
+from collections import deque
 from typing import Any
 
 from rasa.core.brokers.pika import PikaEventBroker
 
 from bot.domain.privacy import mask_text
+
+logger = logging.getLogger(__name__)
 
 # A phone or ID number has at least 7 digits, single spaces or dashes allowed between them
 # (138 1234 5678); most strings of an event (intent and action names) have not, and skip the
@@ -36,7 +42,84 @@ def masked(value: Any) -> Any:
 
 
 class MaskedPikaEventBroker(PikaEventBroker):  # type: ignore[misc]
-    """PikaEventBroker publishing masked copies of the events (Rasa's queue set-up unchanged)."""
+    """PikaEventBroker publishing masked copies of the events from a thread of its own.
+
+    Rasa's `publish` starts a task per event on Rasa's event loop; each publish takes a couple of
+    turns of that loop (aiormq writes the frames under a channel lock and waits for them to
+    drain), and under load a turn waits for a whole synchronous step of a message (NLU, tracker,
+    policies: 5–15 ms). A Rasa server then publishes ~50 events a second while it makes ~150:
+    the tasks pile up in memory without bound. A 6-minute soak of the production profile saw one
+    server's frames to RabbitMQ all but stop for tens of seconds and its memory grow by 70–240
+    MiB (docs/proofs.md). Here the connection lives on an event loop in a daemon thread, which
+    Python's thread switching (every 5 ms) lets run between Rasa's steps; events wait in a
+    bounded deque (MAX_WAITING; beyond it they are counted and dropped with an error in the
+    log — analytics events are not worth the server's memory) and one sender task publishes
+    them in order, in batches whose confirms are awaited together. Rasa's `_publish` still does
+    the sending, the logging and the keeping of unpublished events across reconnects; queue
+    set-up and credentials are Rasa's.
+    """
+
+    MAX_WAITING = 20_000
+    BATCH = 200
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.pop("event_loop", None)
+        self._thread_loop = asyncio.new_event_loop()
+        super().__init__(*args, event_loop=self._thread_loop, **kwargs)
+        self._thread = threading.Thread(
+            target=self._thread_loop.run_forever, name="rabbitmq-events", daemon=True
+        )
+        self._thread.start()
+        self._waiting: deque[tuple[dict[str, Any], dict[str, str] | None]] = deque()
+        self._sender: asyncio.Task[None] | None = None
+        self.dropped = 0
+
+    async def connect(self) -> None:
+        """Connect on the broker's own loop (Rasa awaits this from its loop)."""
+        future = asyncio.run_coroutine_threadsafe(super().connect(), self._thread_loop)
+        await asyncio.wrap_future(future)
 
     def publish(self, event: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        super().publish(masked(event), headers)
+        if len(self._waiting) >= self.MAX_WAITING:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                logger.error(
+                    "RabbitMQ falls behind: %d events waiting, %d dropped so far",
+                    len(self._waiting),
+                    self.dropped,
+                )
+            return
+        self._waiting.append((masked(event), headers))  # deque.append: safe across threads
+        self._thread_loop.call_soon_threadsafe(self._start_sender)
+
+    def _start_sender(self) -> None:
+        if self._sender is None or self._sender.done():
+            self._sender = self._thread_loop.create_task(self._send_waiting())
+
+    async def _send_waiting(self) -> None:
+        while self._waiting:
+            count = min(len(self._waiting), self.BATCH)
+            batch = [self._waiting.popleft() for _ in range(count)]
+            results = await asyncio.gather(
+                *(self._publish(event, headers) for event, headers in batch),
+                return_exceptions=True,
+            )
+            failed = [r for r in results if isinstance(r, BaseException)]
+            if failed:  # Rasa's _publish logged each and kept them for the reconnect
+                logger.error("%d of %d events not published: %r", len(failed), count, failed[0])
+
+    async def _flush_and_close(self) -> None:
+        if self._sender is not None and not self._sender.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._sender), timeout=10)
+            except asyncio.TimeoutError:
+                logger.error("closing with %d events not yet published", len(self._waiting))
+        await PikaEventBroker.close(self)
+
+    async def close(self) -> None:
+        """Send what is waiting, then close as Rasa does, on the broker's loop; stop it."""
+        future = asyncio.run_coroutine_threadsafe(self._flush_and_close(), self._thread_loop)
+        try:
+            await asyncio.wrap_future(future)
+        finally:
+            self._thread_loop.call_soon_threadsafe(self._thread_loop.stop)

@@ -39,6 +39,13 @@ def report_body(i: int, *, nlu: bool) -> dict[str, str]:
     return body
 
 
+def process_cpu(pid: int) -> float:
+    """Seconds of CPU (user + system) the process has used so far, from /proc."""
+    with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat_file:
+        fields = stat_file.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], share: float) -> float:
     """Nearest-rank percentile (no interpolation: a reported p95 is a latency that happened)."""
     ordered = sorted(values)
@@ -142,9 +149,20 @@ def main(argv: list[str] | None = None) -> int:
         stack = Stack(build_services(settings, ensure_model(PROJECT_ROOT / "models", quiet=True)))
         stack.start()
         try:
-            return asyncio.run(
+            pids = {s.name: s.process.pid for s in stack.services if s.process is not None}
+            before = {name: process_cpu(pid) for name, pid in pids.items()}
+            status = asyncio.run(
                 run(settings.web_url, args.count, nlu=not args.no_nlu, rounds=args.rounds)
             )
+            reports = args.rounds * (args.count + 1)  # each round's burst and its warm-up
+            print(
+                "CPU per report (utime+stime, registration and listing included): "
+                + ", ".join(
+                    f"{name} {1000 * (process_cpu(pid) - before[name]) / reports:.1f} ms"
+                    for name, pid in pids.items()
+                )
+            )
+            return status
         finally:
             stack.stop()
 
