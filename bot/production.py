@@ -284,6 +284,8 @@ def production_env(settings: Settings, where: Layout) -> dict[str, str]:
     env.update(
         {
             "HOTLINE_PROFILE": "production",
+            # Each web replica keeps its share of the enterprise API's rate limit.
+            "HOTLINE_WEB_REPLICAS": str(settings.web_replicas),
             # Every web replica reaches Rasa through the internal balancer.
             "HOTLINE_RASA_URL": f"http://{settings.host}:{where.rasa_balancer}",
             "HOTLINE_TRACKER_PASSWORD": settings.tracker_password,

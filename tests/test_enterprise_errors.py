@@ -214,3 +214,26 @@ def test_openapi_document_matches_the_app(api: Service, tmp_path: Path) -> None:
     ]
     for method, path, response in seen:
         assert _documented(method, path, response.status_code), (method, path, response.status_code)
+
+
+@pytest.mark.parametrize(
+    ("profile", "replicas", "allowed"),
+    [("default", 2, 6), ("production", 2, 3), ("production", 3, 2)],
+)
+def test_web_replicas_share_an_enterprises_rate_limit(
+    profile: str, replicas: int, allowed: int
+) -> None:
+    """A burst of 6: one process keeps all of it; each of N production web replicas keeps 1/N
+    (nginx sends them requests in turn), so together they allow the configured burst."""
+    from bot.web.enterprise_errors import RateLimiter
+
+    settings = Settings(
+        profile=profile,
+        web_replicas=replicas,
+        enterprise_rate_burst=6,
+        enterprise_rate_per_second=0.0001,
+    )
+    limiter = RateLimiter.for_settings(settings)
+    answers = [limiter.take(7) for _ in range(8)]
+    assert answers[:allowed] == [None] * allowed
+    assert all(wait is not None and wait >= 1 for wait in answers[allowed:])

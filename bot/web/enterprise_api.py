@@ -71,7 +71,7 @@ async def _context(app: web.Application) -> AsyncIterator[None]:
     app[CONTEXT] = EnterpriseContext(
         registry=EnterpriseRegistry(sessions, key, read_sessions=reads_factory),
         tickets=TicketService(sessions),
-        limiter=RateLimiter(settings.enterprise_rate_burst, settings.enterprise_rate_per_second),
+        limiter=RateLimiter.for_settings(settings),
         calendar=load_calendar(),
         key=key,
         sessions=reads_factory,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.config import Settings
 from bot.domain.privacy import mask_text
 from bot.web.enterprise_texts import error_message
 
@@ -79,10 +80,21 @@ class _Bucket:
 
 
 class RateLimiter:
-    """A token bucket per enterprise, in this process only: with several replicas the buckets
-    must live in a shared store (Redis INCR/EXPIRE or a Lua token bucket) instead."""
+    """A token bucket per enterprise, in this process. Several web replicas share the limit by
+    each keeping its share of it (`for_settings`): nginx hands requests to the replicas in turn,
+    so an enterprise meets its configured limit across them, give or take one request per
+    replica — with no shared store to ask on every call."""
 
-    def __init__(self, burst: int, per_second: float) -> None:
+    @classmethod
+    def for_settings(cls, settings: Settings) -> RateLimiter:
+        """The configured burst and rate, divided among the production profile's web replicas."""
+        share = max(1, settings.web_replicas) if settings.profile == "production" else 1
+        return cls(
+            max(1.0, settings.enterprise_rate_burst / share),
+            settings.enterprise_rate_per_second / share,
+        )
+
+    def __init__(self, burst: float, per_second: float) -> None:
         self._burst = float(burst)
         self._rate = per_second
         self._buckets: dict[int, _Bucket] = {}
