@@ -20,6 +20,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.bench.machine import process_cpu
 from bot.config import PROJECT_ROOT, Settings
 from bot.domain.identifiers import uscc_check_char
 
@@ -37,13 +38,6 @@ def report_body(i: int, *, nlu: bool) -> dict[str, str]:
     if not nlu:
         body.update(category="arrears", respondent="洛龙区住建局", district="洛龙区")
     return body
-
-
-def process_cpu(pid: int) -> float:
-    """Seconds of CPU (user + system) the process has used so far, from /proc."""
-    with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat_file:
-        fields = stat_file.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], share: float) -> float:

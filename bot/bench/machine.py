@@ -92,3 +92,10 @@ def tree_rss_mib(pid: int) -> float:
             continue
         pending.extend(_children(current))
     return round(total_kib / 1024, 1)
+
+
+def process_cpu(pid: int) -> float:
+    """Seconds of CPU (user + system) the process has used so far, from /proc/<pid>/stat
+    (OSError when it is gone)."""
+    fields = (PROC / str(pid) / "stat").read_text(errors="replace").rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -16,6 +16,7 @@ import asyncio
 import os
 import time
 
+from bot.bench.machine import process_cpu
 from bot.config import PROJECT_ROOT
 
 PARTS = (
@@ -33,21 +34,18 @@ PARTS = (
 
 def cpu_by_part() -> dict[str, float]:
     """Seconds of CPU so far of every running process, summed by part (unknown ones left out)."""
-    tick = os.sysconf("SC_CLK_TCK")
     parts: dict[str, float] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat_file:
-                fields = stat_file.read().rpartition(")")[2].split()
             with open(f"/proc/{entry}/cmdline", "rb") as cmd_file:
                 command = cmd_file.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
+            part = next((name for key, name in PARTS if key in command), None)
+            if part is not None:
+                parts[part] = parts.get(part, 0.0) + process_cpu(int(entry))
+        except OSError:  # the process ended meanwhile
             continue
-        part = next((name for key, name in PARTS if key in command), None)
-        if part is not None:
-            parts[part] = parts.get(part, 0.0) + (int(fields[11]) + int(fields[12])) / tick
     return parts
 
 

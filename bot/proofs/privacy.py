@@ -295,7 +295,7 @@ def _own_stack_env(debug: bool) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _broker_dump(queue: str, folder: Path) -> tuple[Path, int]:
+def _broker_dump(queue: str, folder: Path) -> int:
     """Every message of RabbitMQ's event queue, one JSON line each, into `folder` to be scanned
     like a log file (the issue's rule: no number in any log file *or broker message*)."""
     from bot.proofs.profile_stack import drain_event_queue
@@ -306,7 +306,24 @@ def _broker_dump(queue: str, folder: Path) -> tuple[Path, int]:
     with dump.open("w", encoding="utf-8") as out:
         for event in events:
             out.write(json.dumps(event, ensure_ascii=False) + "\n")
-    return dump, len(events)
+    return len(events)
+
+
+@contextmanager
+def _started(profile: str) -> Iterator[tuple[str, Path, str | None]]:
+    """A stack of the profile: (the URL people use, its var directory, its event queue or None)."""
+    if profile == "production":
+        from bot.proofs.profile_stack import running_profile
+        from bot.training import ensure_model
+
+        model = ensure_model(PROJECT_ROOT / "models")
+        with running_profile("production", model, sweep_seconds=0) as running:
+            yield running.public_url, running.settings.var_dir, running.settings.event_queue
+    else:
+        from bot.bench.own_stack import own_stack
+
+        with own_stack("hotline-privacy-") as settings:
+            yield settings.web_url, settings.var_dir, None
 
 
 def main() -> None:
@@ -324,36 +341,22 @@ def main() -> None:
     options = parser.parse_args()
     level = "INFO" if options.no_debug else "DEBUG"
     command = f"python -m bot.proofs.privacy --conversations {options.conversations}"
-    with _own_stack_env(not options.no_debug):
-        if options.profile == "production":
-            from bot.proofs.profile_stack import running_profile
-            from bot.training import ensure_model
-
-            command += " --profile production"
-            model = ensure_model(PROJECT_ROOT / "models")
-            with running_profile("production", model, sweep_seconds=0) as running:
-                target = Target(running.public_url, running.settings.var_dir / "logs", WECHAT_TOKEN)
-                result = drive(target, options.conversations, options.concurrency, options.seed)
-                time.sleep(1)  # the last lines through the log copiers (bot/masked_logs.py)
-                broker_dir = running.settings.var_dir / "broker"
-                _, published = _broker_dump(running.settings.event_queue, broker_dir)
-                scans = scan(target.log_dir, result.people)
-                for found in scan(broker_dir, result.people):
-                    found.path = f"RabbitMQ queue (all {published} messages)"
-                    scans.append(found)
-            note = (
-                f"production profile (nginx, 2 web, 2 Rasa on PostgreSQL + Redis, RabbitMQ "
-                f"events, 2 action servers; Rasa at {level}), seed {options.seed}"
-            )
-        else:
-            from bot.bench.own_stack import own_stack
-
-            with own_stack("hotline-privacy-") as settings:
-                target = Target(settings.web_url, settings.var_dir / "logs", WECHAT_TOKEN)
-                result = drive(target, options.conversations, options.concurrency, options.seed)
-                time.sleep(1)  # the last lines through the log copiers (bot/masked_logs.py)
-                scans = scan(target.log_dir, result.people)
-            note = f"own stack (Rasa, action server, web service; Rasa at {level}), seed {options.seed}"
+    if options.profile == "production":
+        command += " --profile production"
+        note = "production profile (nginx, 2 web, 2 Rasa on PostgreSQL + Redis, RabbitMQ events, "
+        note += f"2 action servers; Rasa at {level}), seed {options.seed}"
+    else:
+        note = f"own stack (Rasa, action server, web service; Rasa at {level}), seed {options.seed}"
+    with _own_stack_env(not options.no_debug), _started(options.profile) as (url, var, queue):
+        target = Target(url, var / "logs", WECHAT_TOKEN)
+        result = drive(target, options.conversations, options.concurrency, options.seed)
+        time.sleep(1)  # the last lines through the log copiers (bot/masked_logs.py)
+        scans = scan(target.log_dir, result.people)
+        if queue is not None:
+            published = _broker_dump(queue, var / "broker")
+            for found in scan(var / "broker", result.people):
+                found.path = f"RabbitMQ queue (all {published} messages)"
+                scans.append(found)
     report_path = (
         REPORT if options.profile == "default" else REPORT.with_name("privacy-production.md")
     )
