@@ -46,19 +46,34 @@ def _boundaries(text: str) -> list[int]:
     return [b for b in ends if MIN_PART_CHARS <= b <= len(text) - MIN_PART_CHARS][:MAX_SPLITS]
 
 
-def find_two_matters(
-    text: str,
-    proba: Callable[[Sequence[str]], Sequence[dict[str, float]]],
-    categories: Sequence[str],
-) -> tuple[Matter, Matter] | None:
-    """The two matters a message holds (left one first), or None for a single matter."""
+def matter_parts(text: str) -> list[str]:
+    """The texts `find_two_matters` asks `proba` about for `text`, whole message first (none when
+    it is too short or announces no second matter); a caller scoring many messages at once asks
+    the classifier about all of them in one call and answers `proba` from that."""
+    split = _split(text)
+    return split[2] if split else []
+
+
+def _split(text: str) -> tuple[str, list[int], list[str]] | None:
     cleaned = normalize(text)
     if len(cleaned.strip()) < MIN_CHARS:
         return None
     cuts = _boundaries(cleaned)
     if not cuts:
         return None
-    parts = [cleaned] + [cleaned[:b] for b in cuts] + [cleaned[b:] for b in cuts]
+    return cleaned, cuts, [cleaned] + [cleaned[:b] for b in cuts] + [cleaned[b:] for b in cuts]
+
+
+def find_two_matters(
+    text: str,
+    proba: Callable[[Sequence[str]], Sequence[dict[str, float]]],
+    categories: Sequence[str],
+) -> tuple[Matter, Matter] | None:
+    """The two matters a message holds (left one first), or None for a single matter."""
+    split = _split(text)
+    if split is None:
+        return None
+    cleaned, cuts, parts = split
     scores = proba(parts)
     whole = sorted(
         (c for c in categories if c in scores[0]), key=lambda c: scores[0][c], reverse=True

@@ -39,7 +39,7 @@ from bot.tickets.secret_keys import load_or_create_key
 from bot.tickets.service import FiledTicket, TicketService
 from bot.web import enterprise_intake as intake
 from bot.web.enterprise_errors import ApiError, RateLimiter, logger
-from bot.web.keys import HTTP_CLIENT, SETTINGS
+from bot.web.keys import GATEWAY, SETTINGS
 
 OPENAPI_FILE = Path(__file__).resolve().parent / "enterprise_openapi.yaml"
 MAX_PAGE = 100
@@ -235,7 +235,9 @@ async def file_for(
     today = intake.today_in_china()
     report = intake.read_report(body, today)
     if report.category is None or not all((report.respondent, report.district)):
-        parsed = await intake.parse_with_rasa(app[HTTP_CLIENT], app[SETTINGS], report.description)
+        parsed = await app[GATEWAY].parse(report.description)
+        if parsed is None:
+            raise ApiError(503, "nlu_unavailable")
         report = intake.complete(report, parsed, today)
     draft = intake.draft_for(report, profile)
     claim = None

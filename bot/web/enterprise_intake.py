@@ -13,9 +13,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import aiohttp
-
-from bot.config import Settings
 from bot.domain.categories import category_for_intent
 from bot.domain.dates import parse_date
 from bot.domain.districts import find_district
@@ -149,25 +146,6 @@ def read_report(body: object, today: dt.date) -> ReportInput:
         if category is None:
             raise _invalid("category", "category_invalid")
     return ReportInput(description, respondent, district, amount, date, category)
-
-
-async def parse_with_rasa(
-    client: aiohttp.ClientSession, settings: Settings, text: str
-) -> dict[str, Any]:
-    """Rasa's own NLU on the description (the model the chat uses); raises ApiError(503)."""
-    try:
-        async with client.post(
-            f"{settings.rasa_url}/model/parse",
-            params=settings.rasa_auth,
-            json={"text": text},
-            timeout=aiohttp.ClientTimeout(total=10),
-        ) as resp:
-            if resp.status != 200:
-                raise ApiError(503, "nlu_unavailable")
-            parsed = await resp.json()
-    except (aiohttp.ClientError, TimeoutError, ValueError):
-        raise ApiError(503, "nlu_unavailable") from None
-    return parsed if isinstance(parsed, dict) else {}
 
 
 def complete(report: ReportInput, parsed: dict[str, Any], today: dt.date) -> ReportInput:

@@ -272,7 +272,7 @@ class Gateway:
         read grows with the conversation (30+ ms after 40 turns; docs/architecture.md), and any
         Rasa instance can answer it without touching the shared tracker store. A failure leaves
         the message without an intent; the person's answer is never held up by it."""
-        parsed = await self._rasa_api.parse(text)
+        parsed = await self.parse(text)
         if parsed is not None:
             understood = Understanding.from_parse(parsed)
             try:
@@ -283,6 +283,13 @@ class Gateway:
                 logger.warning(
                     "intent of message %s not recorded: database unreachable", inbound_id
                 )
+
+    async def parse(self, text: str) -> dict[str, Any] | None:
+        """Rasa's NLU on a text no conversation is about (an enterprise report), or None.
+
+        The same batcher as the transcript's parses, so a burst of reports and the chats of
+        the moment share Rasa's requests (bot/web/nlu_batcher.py)."""
+        return await self._rasa_api.parse(text)
 
     async def settle(self) -> None:
         """Wait for the NLU results still being recorded (shutdown, tests)."""

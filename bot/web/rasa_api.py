@@ -1,5 +1,5 @@
 """The few reads of Rasa's HTTP API the web service makes besides the REST channel: the NLU on a
-text (`/model/parse`), the loaded model (`/status`), a conversation's state without its events
+text (batched with other texts in flight, bot/web/nlu_batcher.py), the loaded model (`/status`), a conversation's state without its events
 (`/conversations/{id}/tracker?include_events=NONE`). Each returns None when Rasa does not
 answer well — callers decide what that means for them; nothing here raises to a person."""
 
@@ -10,6 +10,8 @@ from typing import Any
 
 import aiohttp
 
+from bot.web.nlu_batcher import NluBatcher
+
 logger = logging.getLogger("bot.web.rasa_api")
 TIMEOUT = aiohttp.ClientTimeout(total=10)
 
@@ -19,6 +21,7 @@ class RasaApi:
         self._http = http
         self._url = url.rstrip("/")
         self._auth = dict(auth)  # ?token= for Rasa's --auth-token; never logged
+        self.nlu = NluBatcher(http, self._url, self._auth)
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any] | None:
         try:
@@ -36,7 +39,8 @@ class RasaApi:
         return found if isinstance(found, dict) else None
 
     async def parse(self, text: str) -> dict[str, Any] | None:
-        return await self._json("POST", "/model/parse", json={"text": text})
+        """What `/model/parse` answers for `text`, sent with the other texts of this moment."""
+        return await self.nlu.parse(text)
 
     async def model(self) -> str | None:
         """The loaded model's file name (a new model re-checks what an older one said)."""
