@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
+import re
 from typing import Any
 
 import aiohttp
 import pytest
 import requests
+import sqlalchemy
 
 from bot.evaluation.datasets import dev_set
 from bot.stack import free_port
@@ -139,3 +142,26 @@ def test_rasa_not_answering_gives_none_to_every_caller_and_the_next_burst_still_
             return [*first, second]
 
     assert asyncio.run(unreachable()) == [None] * 13
+
+
+def test_a_burst_of_enterprise_reports_is_classified_through_the_batches(
+    stack: RunningStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The benchmark's own driver (bot/bench/enterprise_api.py), small: every report filed
+    once, classified (no category given) and listed back; CPU accounted per report."""
+    from bot.bench.enterprise_api import run
+
+    assert asyncio.run(run(stack.settings.web_url, 12, pids={"this test": os.getpid()})) == 0
+    printed = capsys.readouterr().out
+    assert "12 concurrent reports: 0 errors, 12 distinct tickets, 12 listed back" in printed
+    assert re.search(
+        r"CPU per report in the bursts \(utime\+stime\): this test \d+\.\d ms", printed
+    )
+    with stack.engine.connect() as connection:
+        categories = connection.execute(
+            sqlalchemy.text(
+                "SELECT category FROM tickets WHERE channel = 'enterprise_api' "
+                "ORDER BY id DESC LIMIT 12"
+            )
+        ).scalars()
+        assert set(categories) == {"arrears"}

@@ -9,7 +9,6 @@ the registration page, of a random cookie) that a cross-site page cannot read or
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import hmac
@@ -137,7 +136,7 @@ async def _session_profile(request: web.Request) -> tuple[EnterpriseProfile, str
         return None
     if int(parts[2]) < time.time():
         return None
-    profile = await asyncio.to_thread(context.registry.profile, int(parts[0]))
+    profile = await context.db(context.registry.profile, int(parts[0]))
     if profile is None or _issued(profile) != int(parts[1]):
         return None  # the token was rotated: the session ends with it
     return profile, _sign(context.key, f"csrf:{value}")
@@ -152,7 +151,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         return _render(request, "message.html", {"message": error_message("csrf")}, status=403)
     context = request.app[CONTEXT]
     token = form.get("token", "").strip()
-    profile = await asyncio.to_thread(context.registry.profile_for_token, token)
+    profile = await context.db(context.registry.profile_for_token, token)
     if profile is None:
         return await _signin_page(request, PAGES["bad_token"], status=401)
     response = web.HTTPSeeOther("/enterprise/report")
