@@ -380,6 +380,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     enterprise_cli.add_arguments(enterprise_add)
     enterprise_add.set_defaults(func=enterprise_cli.cmd_enterprise_add)
+    enterprise_suspend = enterprise_sub.add_parser(
+        "suspend", help="stop an enterprise's token and pages (403) until reinstated"
+    )
+    enterprise_cli.add_suspension_arguments(enterprise_suspend, reason=True)
+    enterprise_suspend.set_defaults(func=enterprise_cli.cmd_enterprise_suspend)
+    enterprise_reinstate = enterprise_sub.add_parser("reinstate", help="lift a suspension")
+    enterprise_cli.add_suspension_arguments(enterprise_reinstate, reason=False)
+    enterprise_reinstate.set_defaults(func=enterprise_cli.cmd_enterprise_reinstate)
     fixes = sub.add_parser("corrections", help="reviewers' NLU corrections")
     fixes_sub = fixes.add_subparsers(dest="corrections_command", required=True)
     fixes_export = fixes_sub.add_parser(

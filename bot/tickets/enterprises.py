@@ -31,6 +31,7 @@ from bot.tickets.models import Enterprise, EnterpriseChatLink, EnterpriseReport
 
 TOKEN_PREFIX = "ent_"
 CHAT_LINK_VALIDITY = dt.timedelta(minutes=10)
+MAX_REASON = 200
 MAX_IDEMPOTENCY_KEY = 120  # the ticket's own idempotency column holds prefix + key in 200
 
 
@@ -59,6 +60,13 @@ class EnterpriseProfile:
     contact_name: str
     phone: str
     token_issued_at: dt.datetime
+    suspended_at: dt.datetime | None = None
+    suspended_reason: str | None = None
+
+    @property
+    def suspended(self) -> bool:
+        """Stopped by an admin: its token and pages answer 403 (nothing new is filed)."""
+        return self.suspended_at is not None
 
     @property
     def sender_id(self) -> str:
@@ -228,6 +236,50 @@ class EnterpriseRegistry:
             enterprise = session.get(Enterprise, enterprise_id)
             return _profile(enterprise) if enterprise else None
 
+    # -- suspension (an admin's decision; audited by the console, logged by the CLI) ------------
+
+    def suspend(self, enterprise_id: int, reason: object) -> EnterpriseProfile | None:
+        """Stop the enterprise's token, pages and chat links until `reinstate`; None if unknown.
+        The reason is required (the enterprise is told it, in the API's 403 and on its pages)."""
+        text = clean_free_text(reason, MAX_REASON) if isinstance(reason, str) else ""
+        if not text:
+            raise InvalidField("reason", "required")
+        return self._set_suspension(enterprise_id, self._clock(), text)
+
+    def reinstate(self, enterprise_id: int) -> EnterpriseProfile | None:
+        return self._set_suspension(enterprise_id, None, None)
+
+    def _set_suspension(
+        self, enterprise_id: int, at: dt.datetime | None, reason: str | None
+    ) -> EnterpriseProfile | None:
+        with self._sessions.begin() as session:
+            enterprise = session.get(Enterprise, enterprise_id)
+            if enterprise is None:
+                return None
+            enterprise.suspended_at = at
+            enterprise.suspended_reason = reason
+            return _profile(enterprise)
+
+    def by_uscc(self, uscc: str) -> EnterpriseProfile | None:
+        with self._reads() as session:
+            found = session.scalars(
+                select(Enterprise).where(Enterprise.uscc == normalize(uscc).strip().upper())
+            ).first()
+            return _profile(found) if found else None
+
+    def search(self, query: str = "", *, limit: int = 100) -> list[EnterpriseProfile]:
+        """Newest first; `query` matches part of the name or the start of the USCC."""
+        statement = select(Enterprise).order_by(Enterprise.id.desc()).limit(limit)
+        wanted = normalize(query).strip()[:60]
+        if wanted:
+            escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            statement = statement.where(
+                Enterprise.name.like(f"%{escaped}%", escape="\\")
+                | Enterprise.uscc.like(f"{escaped.upper()}%", escape="\\")
+            )
+        with self._reads() as session:
+            return [_profile(e) for e in session.scalars(statement)]
+
     # -- one-time chat links (for the dialogue: an enterprise continues in the chat) -------------
 
     def issue_chat_link(self, enterprise_id: int) -> str:
@@ -288,4 +340,6 @@ def _profile(enterprise: Enterprise) -> EnterpriseProfile:
         contact_name=enterprise.contact_name,
         phone=enterprise.phone,
         token_issued_at=enterprise.token_issued_at,
+        suspended_at=enterprise.suspended_at,
+        suspended_reason=enterprise.suspended_reason,
     )

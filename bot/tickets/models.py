@@ -313,6 +313,10 @@ class Enterprise(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     token_issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Set by an admin (console or `hotline enterprise suspend`): the token and the pages answer
+    # 403 until it is lifted; the tickets already filed go on as before.
+    suspended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    suspended_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class EnterpriseReport(Base):

@@ -222,8 +222,15 @@ async def register_enterprise(
     return profile, token
 
 
+def refuse_if_suspended(profile: EnterpriseProfile) -> None:
+    """A suspended enterprise reads its tickets but starts nothing new (403)."""
+    if profile.suspended:
+        raise ApiError(403, "account_suspended")
+
+
 async def rotate_token(request: web.Request) -> web.Response:
     profile = await authenticate(request)
+    refuse_if_suspended(profile)
     token = await request.app[CONTEXT].db(request.app[CONTEXT].registry.rotate, profile.id)
     logger.info("enterprise token rotated: id=%s", profile.id)
     return web.json_response({"token": token})
@@ -253,6 +260,7 @@ async def file_for(
     key: str | None,
 ) -> tuple[dict[str, Any], bool]:
     """Validate, classify, claim the key, file through TicketService; (answer, created)."""
+    refuse_if_suspended(profile)
     context = app[CONTEXT]
     today = intake.today_in_china()
     report = intake.read_report(body, today)

@@ -22,6 +22,7 @@ from aiohttp import web
 from bot.tickets.enterprises import EnterpriseProfile
 from bot.web.chat import _sender_key, _set_sender_cookie
 from bot.web.enterprise_api import CONTEXT
+from bot.web.enterprise_texts import error_message
 from bot.web.errors import UserError
 from bot.web.keys import GATEWAY, HTTP_CLIENT, SETTINGS
 
@@ -49,6 +50,8 @@ async def new_chat_link(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     if not hmac.compare_digest(str(form.get("csrf_token", "")), csrf):
         raise UserError(403, "页面已过期，请刷新后再试。")
+    if profile.suspended:
+        raise UserError(403, error_message("account_suspended"))
     registry = request.app[CONTEXT].registry
     code = await request.app[GATEWAY].run(registry.issue_chat_link, profile.id)
     raise web.HTTPSeeOther(f"/enterprise/chat?code={code}")
@@ -91,10 +94,14 @@ async def open_chat(request: web.Request) -> web.StreamResponse:
     profile = None
     if code and len(code) <= 100:
         profile = await gateway.run(request.app[CONTEXT].registry.redeem_chat_link, code)
-    if profile is None:
+    if profile is None or profile.suspended:
         # Opened in a browser: a page a person can read, not a JSON error.
+        message = error_message("account_suspended") if profile else LINK_EXPIRED
         return aiohttp_jinja2.render_template(
-            "enterprise_link_expired.html", request, {"message": LINK_EXPIRED}, status=400
+            "enterprise_link_expired.html",
+            request,
+            {"message": message},
+            status=403 if profile else 400,
         )
     sender_key = _sender_key(request) or secrets.token_hex(16)
     conversation = await gateway.new_conversation("web", sender_key)

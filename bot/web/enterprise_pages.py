@@ -51,7 +51,10 @@ def _sign(key: bytes, text: str) -> str:
 
 def _render(request: web.Request, template: str, context: dict[str, Any], status: int = 200):  # type: ignore[no-untyped-def]
     response = aiohttp_jinja2.render_template(
-        f"enterprise/{template}", request, {"texts": PAGES, **context}, status=status
+        f"enterprise/{template}",
+        request,
+        {"texts": PAGES, "suspended_message": error_message("account_suspended"), **context},
+        status=status,
     )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -8,6 +8,10 @@ ERRORS: dict[str, str] = {
     "not_an_object": "请求体应为 JSON 对象。",
     "unauthorized": "缺少或无效的 API 令牌，请在请求头 Authorization: Bearer <令牌> 中提供。",
     "forbidden": "无权进行此操作。",
+    "account_suspended": (
+        "该企业账号已被12345热线暂停使用，暂不能报送新的诉求或更换令牌；已报送的工单仍可查询。"
+        "如有疑问请拨打12345。"
+    ),
     "csrf": "页面已过期，请刷新后重新提交。",
     "not_found": "未找到该资源。",
     "ticket_not_found": "未找到该工单。",

@@ -20,6 +20,7 @@ from bot.web.console import (
     auth,
     conversations,
     dashboard,
+    enterprises,
     exports,
     lookups,
     review,
@@ -63,7 +64,18 @@ def create_console(settings: Settings) -> web.Application:
         autoescape=jinja2.select_autoescape(["html"]),
     )
     # Security headers: bot/web/security.py, on the main app (it covers this sub-app too).
-    for module in (auth, tickets, conversations, exports, dashboard, users, audit, lookups, review):
+    for module in (
+        auth,
+        tickets,
+        conversations,
+        exports,
+        dashboard,
+        users,
+        enterprises,
+        audit,
+        lookups,
+        review,
+    ):
         module.setup_routes(console)
     return console
 

@@ -27,7 +27,8 @@ PUBLIC = "public"  # the sign-in page and static checks: no account needed
 # The role table. operator: every ticket, the conversation queue and the retraining review
 # (review.*: transcripts with their NLU, corrections, flags, export); department: its own
 # department's tickets, never a protected complainant's identity; supervisor: everything about
-# tickets, escalation and statistics; admin: accounts, departments, the routing table, the audit log.
+# tickets, escalation and statistics; admin: accounts (staff and enterprises), departments, the
+# routing table, the audit log.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "operator": frozenset(
         {
@@ -57,7 +58,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "home",
         }
     ),
-    "admin": frozenset({"users.manage", "audit.view", "routing.view", "home"}),
+    "admin": frozenset(
+        {"users.manage", "enterprises.manage", "audit.view", "routing.view", "home"}
+    ),
 }
 
 # Lifecycle actions by role (checked again against the state machine by TicketService).
