@@ -117,6 +117,17 @@ class RunningStack:
         response.raise_for_status()
         return list(response.json())
 
+    def parse(self, text: str) -> dict:
+        """Rasa's `/model/parse` of one text (the NLU alone, behind the API token)."""
+        response = requests.post(
+            f"{self.settings.rasa_url}/model/parse",
+            params=self.settings.rasa_auth,
+            json={"text": text},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return dict(response.json())
+
 
 @pytest.fixture(scope="session")
 def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:

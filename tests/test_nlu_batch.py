@@ -33,17 +33,6 @@ SPECIAL = [
 ]
 
 
-def _single(stack: RunningStack, text: str) -> dict[str, Any]:
-    response = requests.post(
-        f"{stack.settings.rasa_url}/model/parse",
-        params=stack.settings.rasa_auth,
-        json={"text": text},
-        timeout=30,
-    )
-    response.raise_for_status()
-    return dict(response.json())
-
-
 def _batch(stack: RunningStack, body: Any, *, auth: bool = True) -> requests.Response:
     return requests.post(
         f"{stack.settings.rasa_url}{ROUTE}",
@@ -71,7 +60,7 @@ def test_a_batch_answers_what_model_parse_answers_for_each_text(stack: RunningSt
     results = response.json()["results"]
     assert len(results) == len(texts)
     for text, batched in zip(texts, results, strict=True):
-        single = _single(stack, text)
+        single = stack.parse(text)
         assert _same(batched, single), text
     by_text = dict(zip(texts, results, strict=True))
     assert by_text[SPECIAL[3]]["intent"]["name"] == "complain_arrears"
@@ -117,7 +106,7 @@ def test_the_batcher_sends_a_burst_in_few_requests_with_each_callers_own_answer(
     # Two go at once, the rest wait and go at most 8 together: 2 + ceil(28 / 8) = 6.
     assert requests_sent <= 6
     for text, answer in zip(texts, answers, strict=True):
-        single = _single(stack, text)  # the text comes back normalised (half-width, simplified)
+        single = stack.parse(text)  # the text comes back normalised (half-width, simplified)
         assert answer is not None and answer["text"] == single["text"]
         assert _same(answer, single)
 
