@@ -15,6 +15,7 @@ from bot.config import PROJECT_ROOT
 from bot.stack import free_port
 from bot.tickets.db import make_engine, make_session_factory
 from bot.tickets.migrate import upgrade
+from tests.browser_support import page_wait
 from tests.console_support import PASSWORD, World, populate
 from tests.test_web import _wait_http, browser  # noqa: F401  (the shared Chromium fixture)
 
@@ -62,15 +63,11 @@ def _sign_in(driver, base: str, username: str) -> None:  # type: ignore[no-untyp
 
 
 def test_an_operator_and_a_supervisor_work_in_the_browser(console, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     base, world, shots = console
     # A form post replaces the page: elements found before it go stale while we wait.
-    wait = WebDriverWait(
-        browser, 30, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
-    )
+    wait = page_wait(browser, 30)
     browser.set_window_size(1400, 1000)
     _sign_in(browser, base, "sup")
     wait.until(lambda d: d.find_elements(By.ID, "queue"))

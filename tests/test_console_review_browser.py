@@ -14,6 +14,7 @@ from bot.tickets import queue, review_flags
 from bot.tickets.conversations import ConversationStore, Understanding
 from bot.tickets.models import Conversation
 from bot.web.gateway import Reply
+from tests.browser_support import page_wait
 from tests.console_support import draft
 from tests.test_console_browser import _sign_in, console  # noqa: F401  (the web process fixture)
 from tests.test_web import _screenshot, browser  # noqa: F401  (the shared Chromium fixture)
@@ -68,15 +69,12 @@ def _seed(world) -> tuple[str, int]:  # type: ignore[no-untyped-def]
 
 
 def test_an_operator_marks_exports_and_follows_the_flags(console, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.support.ui import Select
 
     base, world, _ = console
     number, lost_id = _seed(world)
-    wait = WebDriverWait(
-        browser, 30, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
-    )
+    wait = page_wait(browser, 30)
     browser.set_window_size(1400, 1000)
     _sign_in(browser, base, "op")
     wait.until(lambda d: d.find_elements(By.ID, "queue"))

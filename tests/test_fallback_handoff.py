@@ -20,6 +20,7 @@ from bot.domain.office_hours import load_office_hours
 from bot.tickets.accounts import Accounts
 from bot.tickets.db import make_session_factory
 from bot.tickets.models import Handoff
+from tests.browser_support import page_wait
 from tests.conftest import RunningStack
 from tests.console_support import PASSWORD, csrf_of
 from tests.gateway_support import conversations_of
@@ -117,13 +118,9 @@ def test_asking_for_a_human_says_when_one_will_be_there(stack: RunningStack) -> 
 
 @pytest.mark.browser
 def test_the_person_and_the_operator_in_two_windows(stack: RunningStack, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    wait = WebDriverWait(
-        browser, 60, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
-    )
+    wait = page_wait(browser, 60)
     shots = PROJECT_ROOT / "var" / "screenshots"  # kept after the run (pytest's tmp dirs rotate)
     shots.mkdir(parents=True, exist_ok=True)
     base = stack.settings.web_url
