@@ -225,7 +225,7 @@ def test_web_replicas_share_an_enterprises_rate_limit(
 ) -> None:
     """A burst of 6: one process keeps all of it; each of N production web replicas keeps 1/N
     (nginx sends them requests in turn), so together they allow the configured burst."""
-    from bot.web.enterprise_errors import RateLimiter
+    from bot.web.enterprise_errors import enterprise_limiter
 
     settings = Settings(
         profile=profile,
@@ -233,7 +233,7 @@ def test_web_replicas_share_an_enterprises_rate_limit(
         enterprise_rate_burst=6,
         enterprise_rate_per_second=0.0001,
     )
-    limiter = RateLimiter.for_settings(settings)
+    limiter = enterprise_limiter(settings)
     answers = [limiter.take(7) for _ in range(8)]
     assert answers[:allowed] == [None] * allowed
     assert all(wait is not None and wait >= 1 for wait in answers[allowed:])

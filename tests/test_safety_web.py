@@ -15,7 +15,7 @@ import requests
 
 from bot.config import Settings
 from bot.tickets.accounts import Accounts
-from bot.tickets.db import make_session_factory
+from bot.tickets.db import make_engine, make_session_factory
 from bot.tickets.message_rate import load_message_limits
 from bot.web.app import create_app
 from tests.conftest import RunningStack
@@ -188,3 +188,50 @@ def test_the_access_log_names_each_request_without_its_query(stack: RunningStack
     text = log.read_text(encoding="utf-8")
     assert secret not in text
     assert re.search(r"GET /enterprise/chat \d{3} \d+\.\dms", text)
+
+
+def test_a_script_that_drops_its_cookie_is_slowed_down_by_its_address(
+    stack: RunningStack, sqlite_url: str, tmp_path: Path
+) -> None:
+    """Every message a new sender (no cookie kept): the per-sender count never trips, the
+    per-address one does (limits.yml `per_ip_per_minute`), for that address only. Behind a
+    trusted proxy the address is the one it forwards; loopback itself is never counted."""
+    from bot.tickets.migrate import upgrade
+    from tests.enterprise_support import running_service
+
+    limits = load_message_limits()
+    assert 0 < limits.per_ip_per_minute < 200  # the test sends that many, keep it quick
+    upgrade(sqlite_url)
+    with running_service(
+        sqlite_url, stack.settings, tmp_path, trusted_proxies=("127.0.0.1",)
+    ) as web:
+
+        def send(address: str | None, text: str = "你好") -> requests.Response:
+            headers = {"X-Forwarded-For": address} if address else {}
+            return requests.post(
+                f"{web.url}/api/chat", json={"message": text}, headers=headers, timeout=60
+            )
+
+        # A token bucket: the burst is the per-minute figure, refilled at per-minute / 60 a
+        # second while the burst is being sent.
+        started = time.monotonic()
+        accepted = 0
+        over = send("203.0.113.9", "你好0")
+        while over.status_code == 200 and accepted < 2 * limits.per_ip_per_minute:
+            accepted += 1
+            over = send("203.0.113.9", f"你好{accepted}")
+        refill = (time.monotonic() - started) * limits.per_ip_per_minute / 60
+        assert over.status_code == 429 and over.json()["error"] == limits.refused
+        assert limits.per_ip_per_minute <= accepted <= limits.per_ip_per_minute + refill + 1
+        assert send("203.0.113.10").status_code == 200  # another address
+        assert send("2001:db8::1").status_code == 200
+        assert send(None).status_code == 200  # loopback, not counted
+    with make_session_factory(make_engine(sqlite_url))() as session:
+        from sqlalchemy import func, select
+
+        from bot.tickets.models import ConversationMessage
+
+        inbound = session.scalar(
+            select(func.count(ConversationMessage.id)).where(ConversationMessage.direction == "in")
+        )
+    assert inbound == accepted + 3  # the refused one was not recorded

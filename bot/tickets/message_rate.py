@@ -26,12 +26,17 @@ WINDOW = dt.timedelta(minutes=1)
 class MessageLimits:
     per_minute: int
     refused: str  # the polite answer
+    per_ip_per_minute: int = 0  # web chat, per client address (0: no such limit)
 
 
 @functools.cache
 def load_message_limits() -> MessageLimits:
     table = load_table("limits")["messages"]
-    return MessageLimits(per_minute=int(table["per_minute"]), refused=str(table["refused"]))
+    return MessageLimits(
+        per_minute=int(table["per_minute"]),
+        refused=str(table["refused"]),
+        per_ip_per_minute=int(table.get("per_ip_per_minute") or 0),
+    )
 
 
 class MessageRate:

@@ -40,8 +40,9 @@ from bot.tickets.lifecycle import lifecycle
 from bot.tickets.secret_keys import load_or_create_key
 from bot.tickets.service import FiledTicket, TicketService
 from bot.web import enterprise_intake as intake
-from bot.web.enterprise_errors import ApiError, RateLimiter, logger
+from bot.web.enterprise_errors import ApiError, enterprise_limiter, logger
 from bot.web.keys import GATEWAY, SETTINGS
+from bot.web.rate_limit import RateLimiter
 
 T = TypeVar("T")
 OPENAPI_FILE = Path(__file__).resolve().parent / "enterprise_openapi.yaml"
@@ -91,7 +92,7 @@ async def _context(app: web.Application) -> AsyncIterator[None]:
     app[CONTEXT] = EnterpriseContext(
         registry=EnterpriseRegistry(sessions, key, read_sessions=reads_factory),
         tickets=TicketService(sessions),
-        limiter=RateLimiter.for_settings(settings),
+        limiter=enterprise_limiter(settings),
         calendar=load_calendar(),
         key=key,
         sessions=reads_factory,

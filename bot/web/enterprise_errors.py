@@ -7,15 +7,13 @@ expects; anything unexpected is logged (personal data masked) and answered 500 w
 from __future__ import annotations
 
 import logging
-import math
-import time
-from dataclasses import dataclass
 
 from aiohttp import web
 
 from bot.config import Settings
 from bot.domain.privacy import mask_text
 from bot.web.enterprise_texts import error_message
+from bot.web.rate_limit import RateLimiter
 
 logger = logging.getLogger("bot.web.enterprise")
 
@@ -73,39 +71,8 @@ async def api_error_middleware(request: web.Request, handler):  # type: ignore[n
         return error_response(500, "server_error")
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    stamp: float
-
-
-class RateLimiter:
-    """A token bucket per enterprise, in this process. Several web replicas share the limit by
-    each keeping its share of it (`for_settings`): nginx hands requests to the replicas in turn,
-    so an enterprise meets its configured limit across them, give or take one request per
-    replica — with no shared store to ask on every call."""
-
-    @classmethod
-    def for_settings(cls, settings: Settings) -> RateLimiter:
-        """The configured burst and rate, divided among the production profile's web replicas."""
-        share = max(1, settings.web_replicas) if settings.profile == "production" else 1
-        return cls(
-            max(1.0, settings.enterprise_rate_burst / share),
-            settings.enterprise_rate_per_second / share,
-        )
-
-    def __init__(self, burst: float, per_second: float) -> None:
-        self._burst = float(burst)
-        self._rate = per_second
-        self._buckets: dict[int, _Bucket] = {}
-
-    def take(self, enterprise_id: int) -> int | None:
-        """None when allowed; else the whole seconds to wait (the Retry-After value)."""
-        now = time.monotonic()
-        bucket = self._buckets.setdefault(enterprise_id, _Bucket(self._burst, now))
-        bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.stamp) * self._rate)
-        bucket.stamp = now
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return None
-        return max(1, math.ceil((1 - bucket.tokens) / self._rate)) if self._rate > 0 else 60
+def enterprise_limiter(settings: Settings) -> RateLimiter:
+    """The API's limit per enterprise token (HOTLINE_ENTERPRISE_RATE_BURST, _PER_SECOND)."""
+    return RateLimiter.shared(
+        settings, settings.enterprise_rate_burst, settings.enterprise_rate_per_second
+    )

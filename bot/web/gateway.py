@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,11 +23,12 @@ from bot.domain.privacy import mask_text
 from bot.domain.validators import has_unreadable
 from bot.tickets.conversations import ConversationStore, Understanding, message_json
 from bot.tickets.db import make_engine, make_read_engine, make_session_factory
-from bot.tickets.message_rate import MessageRate
+from bot.tickets.message_rate import MessageRate, load_message_limits
 from bot.tickets.models import Conversation, ConversationMessage
 from bot.web.errors import UserError, database_unreachable
 from bot.web.keys import GATEWAY, HTTP_CLIENT, SETTINGS
 from bot.web.rasa_api import RasaApi
+from bot.web.rate_limit import RateLimiter
 
 logger = logging.getLogger("bot.web.gateway")
 
@@ -107,6 +109,8 @@ class Gateway:
         http: aiohttp.ClientSession,
         rasa_url: str,
         rasa_auth: dict[str, str] | None = None,
+        *,
+        ip_limiter: RateLimiter | None = None,
     ) -> None:
         self.store = store
         self._http = http
@@ -114,6 +118,9 @@ class Gateway:
         self._rasa_api = RasaApi(http, rasa_url, rasa_auth or {})
         self._pushers: dict[str, Pusher] = {}
         self._rate = MessageRate(store.read_sessions)
+        # Per client address (web chat): a script that drops its cookie is a new sender each
+        # time and passes the per-sender count; it does not pass this one (limits.yml).
+        self._ip_rate = ip_limiter
         # (conversation, external id) → the first delivery's answer, joined by retries in-process.
         self._in_flight: dict[tuple[int, str], asyncio.Future[list[Reply]]] = {}
         # NLU results being read for the record, off the person's path (see _understand).
@@ -134,6 +141,8 @@ class Gateway:
         actions count failed status look-ups by them (bot/tickets/lookup_guard.py)."""
         if has_unreadable(text):
             raise UnreadableMessage(400, UNREADABLE)
+        if self._too_fast_from(client_ip):
+            raise TooManyMessages(429, self._rate.limits.refused)
         conversation, allowed = await self.run(self._current_and_rate, channel, sender_key)
         key = (conversation.id, external_id) if external_id else None
         if key is not None and key in self._in_flight:
@@ -168,6 +177,18 @@ class Gateway:
         finally:
             if key is not None:
                 self._in_flight.pop(key, None)
+
+    def _too_fast_from(self, client_ip: str | None) -> bool:
+        """Over the per-address rate; loopback (our own tools, benches and tests) is not
+        counted, nor a message whose address is unknown (WeChat's come from Tencent)."""
+        if self._ip_rate is None or not client_ip:
+            return False
+        try:
+            if ipaddress.ip_address(client_ip).is_loopback:
+                return False
+        except ValueError:
+            pass
+        return self._ip_rate.take(client_ip) is not None
 
     def _current_and_rate(self, channel: str, sender_key: str) -> tuple[Conversation, bool]:
         """Both reads of an inbound message in one worker-thread hop (each hop is a GIL
@@ -310,7 +331,16 @@ async def gateway_context(app: web.Application) -> AsyncIterator[None]:
     store = ConversationStore(
         make_session_factory(engine), make_session_factory(read_engine) if read_engine else None
     )
-    gateway = Gateway(store, app[HTTP_CLIENT], settings.rasa_url, settings.rasa_auth)
+    per_minute = load_message_limits().per_ip_per_minute
+    gateway = Gateway(
+        store,
+        app[HTTP_CLIENT],
+        settings.rasa_url,
+        settings.rasa_auth,
+        ip_limiter=RateLimiter.shared(settings, per_minute, per_minute / 60)
+        if per_minute
+        else None,
+    )
     app[GATEWAY] = gateway
     yield
     await gateway.settle()
