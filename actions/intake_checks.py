@@ -22,7 +22,7 @@ from actions.intake_rules import (
     says_anonymous,
     says_unknown,
 )
-from bot.domain.callers import find_caller_name, find_own_company
+from bot.domain.callers import find_own_company, name_in_answer
 from bot.domain.dates import parse_spoken_date
 from bot.domain.districts import find_all, find_district, official_names
 from bot.domain.entities import china_today
@@ -168,26 +168,6 @@ def check_caller_type(raw: Any, pending: Any = None) -> Checked:
     return Refused("utter_invalid_caller_type")
 
 
-_NAME_PREFIX = re.compile(
-    r"^(?:我叫|我是|俺叫|俺是|我姓|俺姓|姓名|名字|叫我|叫|本人|免贵姓)[:：是]?"
-)
-_NAME_LIKE = re.compile(r"[\u4e00-\u9fff]{2,4}(?:先生|女士)?")
-
-
-def _name_in(text: str) -> str | None:
-    """The caller's name in an answer that says more (「俺姓牛 牛大勇 跟老板一个姓」): a full name
-    (surname + given name) wins over a bare surname; the first plausible piece otherwise."""
-    found = find_caller_name(text)
-    pieces = [_NAME_PREFIX.sub("", p) for p in re.split(r"[\s,，。.!！、;；]+", text) if p]
-    surnames = [p for p in pieces if find_caller_name("我叫" + p) == p]
-    full = [p for p in surnames if _NAME_LIKE.fullmatch(p)]
-    if full:
-        return full[0]
-    if found:
-        return found
-    return next((p for p in pieces if p), None)
-
-
 def check_caller_name(raw: Any, pending: Any = None) -> Checked:
     text = clean_free_text(str(raw or ""), 60)
     if _is_payload(text):
@@ -201,7 +181,7 @@ def check_caller_name(raw: Any, pending: Any = None) -> Checked:
 
         rest = LANDLINE_RE.sub(" ", MOBILE_RE.sub(" ", normalize(text)))
         rest = re.sub(r"(电话|手机|号码|联系方式)(是|号)?", " ", rest)
-    name = _name_in(rest.strip(" ，。,.!！"))
+    name = name_in_answer(rest.strip(" ，。,.!！"))
     if phone and not name:
         return Refused("utter_caller_name_is_phone", salvage={"phone": text})
     if not name or not 1 <= len(name) <= 20 or re.search(r"[\d/{}<>\[\]=@#$%^&*_|\\]", name):

@@ -26,9 +26,9 @@ async def test_an_operator_takes_over_answers_and_gives_back(
     world = populate(sessions)
     store = ConversationStore(sessions)
     conversation = store.current("web", "cookie-t")
-    store.record_inbound(conversation.id, "转人工，我电话13812345678", None)
+    store.record_inbound(conversation.id, "转人工，我叫张建军，电话13812345678", None)
     world.service.request_handoff(
-        conversation.rasa_sender_id, "转人工，我电话13812345678", channel="web"
+        conversation.rasa_sender_id, "转人工，我叫张建军，电话13812345678", channel="web"
     )
     with sessions() as session:
         handoff_id = session.query(Handoff.id).scalar()
@@ -49,9 +49,12 @@ async def test_an_operator_takes_over_answers_and_gives_back(
         token = await sign_in(client, "op")
         queue_page = await (await client.get("/console/handoffs")).text()
         assert f"/console/handoffs/{handoff_id}" in queue_page and "138****5678" in queue_page
+        # The name the person gave is masked like the ticket page masks it (张*), not shown.
+        assert "张建军" not in queue_page and "我叫张**" in queue_page
         assert "<td>网页聊天</td>" in queue_page
         page = await (await client.get(f"/console/handoffs/{handoff_id}")).text()
-        assert "转人工，我电话138****5678" in page and "接管对话" in page
+        assert "转人工，我叫张**，电话138****5678" in page and "接管对话" in page
+        assert "张建军" not in page
         early = await client.post(
             f"/console/handoffs/{handoff_id}/send", data={"csrf_token": token, "text": "您好"}
         )

@@ -27,7 +27,7 @@ from tests.console_support import draft
 
 RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 OLD = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
-SECRETS = ("张伟", "13812345678", "410302199001011234", "233667", "13700001111")
+SECRETS = ("张伟", "13812345678", "410302199001011234", "233667", "13700001111", "李秀兰")
 
 
 def rasa_tracker(*args: str) -> str:
@@ -85,7 +85,12 @@ def test_purge_masks_old_transcripts_and_deletes_old_tracker_events(
     age(sessions, quiet.id, whole=True)
     # A WeChat conversation still in use: one message from 400 days ago, one from today.
     live = store.current("wechat", "openid-live")
-    store.record_inbound(live.id, "停水了，我电话13700001111", None)
+    said = store.record_inbound(live.id, "停水了，我电话13700001111", None)
+    # It filed nothing, but the person answered the bot's name question: that name goes too.
+    store.record_replies(
+        live.id, said.message_id, [Reply("请问怎么称呼您？不愿留名可以回复「匿名」。")]
+    )
+    store.record_inbound(live.id, "李秀兰", None)
     age(sessions, live.id, whole=False)
     store.record_inbound(live.id, "又停水了，我电话13700001111", None)
     fresh = store.current("web", "cookie-fresh")
@@ -105,8 +110,9 @@ def test_purge_masks_old_transcripts_and_deletes_old_tracker_events(
     monkeypatch.setenv("HOTLINE_VAR_DIR", str(tmp_path))
     assert cli.main(["purge", "--days", "365", "--tracker-url", tracker_url]) == 0
     out = capsys.readouterr().out
-    # The quiet conversation's 2 messages and the live one's old message; 4 + 4 tracker rows.
-    assert "3 条对话消息，8 条 Rasa 对话事件" in out, out
+    # The quiet conversation's 2 messages and the live one's 2 old messages with something to
+    # mask (the question itself has none); 4 + 4 tracker rows.
+    assert "4 条对话消息，8 条 Rasa 对话事件" in out, out
 
     with sessions() as session:
         rows = {
@@ -119,7 +125,7 @@ def test_purge_masks_old_transcripts_and_deletes_old_tracker_events(
         }
         purged_quiet = session.get(Conversation, quiet.id)
         kept_live = session.get(Conversation, live.id)
-    masked = " ".join(m.text for m in rows[quiet.id]) + rows[live.id][0].text
+    masked = " ".join(m.text for m in [*rows[quiet.id], *rows[live.id][:3]])
     assert not [s for s in SECRETS if s in masked], masked
     assert (
         "我叫" in masked
@@ -132,7 +138,8 @@ def test_purge_masks_old_transcripts_and_deletes_old_tracker_events(
     assert purged_quiet is not None and purged_quiet.sender_key == "purged"
     assert purged_quiet.state == "closed"
     # Newer than N days: untouched, and the live conversation keeps its WeChat sender.
-    assert rows[live.id][1].text == "又停水了，我电话13700001111"
+    assert rows[live.id][2].text.strip("()（）") == "已清除"
+    assert rows[live.id][3].text == "又停水了，我电话13700001111"
     assert kept_live is not None and kept_live.sender_key == "openid-live"
     assert rows[fresh.id][0].text == "我电话13911112222"
     # Rasa reads what is left: nothing of the quiet one, the live one's current session.
@@ -146,7 +153,7 @@ def test_purge_masks_old_transcripts_and_deletes_old_tracker_events(
             select(AuditEntry.detail).where(AuditEntry.action == "purge").order_by(AuditEntry.id)
         ).all()
     assert details == [
-        "365 天前：1 件工单，3 条对话消息，8 条 Rasa 对话事件",
+        "365 天前：1 件工单，4 条对话消息，8 条 Rasa 对话事件",
         "365 天前：0 件工单，0 条对话消息，0 条 Rasa 对话事件",
     ]
     engine.dispose()

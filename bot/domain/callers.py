@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Iterable
 
 from bot.domain.tables import load_table
 from bot.domain.text import normalize
@@ -56,6 +57,58 @@ def find_caller_name(text: str) -> str | None:
             )
             return full.group(1) if name[:1] in "老小" and full else name
     return None
+
+
+_NAME_PREFIX = re.compile(
+    r"^(?:我叫|我是|俺叫|俺是|我姓|俺姓|姓名|名字|叫我|叫|本人|免贵姓)[:：是]?"
+)
+_NAME_LIKE = re.compile(r"[\u4e00-\u9fff]{2,4}(?:先生|女士)?")
+
+
+def name_in_answer(text: str) -> str | None:
+    """The caller's name in an answer to 「怎么称呼您」 that says more (「俺姓牛 牛大勇 跟老板一个
+    姓」): a full name (surname + given name) wins over a bare surname; the first plausible
+    piece otherwise (the intake's check decides whether that piece will do)."""
+    found = find_caller_name(text)
+    pieces = [_NAME_PREFIX.sub("", p) for p in re.split(r"[\s,，。.!！、;；]+", text) if p]
+    surnames = [p for p in pieces if find_caller_name("我叫" + p) == p]
+    full = [p for p in surnames if _NAME_LIKE.fullmatch(p)]
+    if full:
+        return full[0]
+    if found:
+        return found
+    return next((p for p in pieces if p), None)
+
+
+def names_said(turns: Iterable[tuple[str, str]]) -> list[str]:
+    """The names a person gave in a conversation, from its (direction, text) turns in order:
+    self-introductions anywhere (「我叫张伟」「我是老王」), and the answer right after the bot asked
+    what to call them (callers.yml `name_questions`). Only names that start with a known surname
+    and have two characters or more count — 「匿名」, a story, or a bare 王 (which would take 王城大道
+    with it) are not masked as names. Used to mask transcripts on screens and in retention."""
+    questions = load_table("callers")["name_questions"]
+    names: list[str] = []
+    asked = False
+    for direction, text in turns:
+        if direction == "in":
+            heard = [find_caller_name(text)]
+            if asked and len(text) <= 60:
+                heard.append(name_in_answer(normalize(text).strip(" ，。,.!！")))
+            for name in heard:
+                if name and len(name) >= 2 and find_caller_name("我叫" + name) == name:
+                    if name not in names:
+                        names.append(name)
+        asked = direction != "in" and any(q in text for q in questions)
+    return names
+
+
+def mask_names(text: str, names: Iterable[str], replacement: Callable[[str], str]) -> str:
+    """Every occurrence of each name replaced (longest first, so 张伟 goes before 张伟先生's
+    parts would)."""
+    for name in sorted(set(names), key=len, reverse=True):
+        if len(name) >= 2:
+            text = text.replace(name, replacement(name))
+    return text
 
 
 @functools.cache

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.callers import names_said
 from bot.domain.privacy import mask_text
 from bot.tickets.models import Conversation, ConversationMessage, Handoff, Ticket
 
@@ -131,13 +132,17 @@ def _mask_messages(session: Session, conversation: Conversation, before: dt.date
         for s in (t.caller_name, t.enterprise_name, t.uscc, t.phone)
         if s
     ]
-    query = select(ConversationMessage).where(
-        ConversationMessage.conversation_id == conversation.id
-    )
-    if before is not None:
-        query = query.where(ConversationMessage.at < before)
+    messages = session.scalars(
+        select(ConversationMessage)
+        .where(ConversationMessage.conversation_id == conversation.id)
+        .order_by(ConversationMessage.id)
+    ).all()
+    # The names the person gave, also in a chat that filed nothing (bot/domain/callers.py).
+    secrets += names_said((m.direction, m.text) for m in messages)
     changed = 0
-    for message in session.scalars(query):
+    for message in messages:
+        if before is not None and message.at >= before:
+            continue
         masked = scrub_message(message.text, secrets)
         if masked != message.text or message.card is not None:
             message.text = masked

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.domain.privacy import mask_text
 from bot.tickets import queue, takeover
 from bot.tickets.models import Handoff
 from bot.web.console import transcript
@@ -42,15 +41,17 @@ async def conversation_page(request: web.Request) -> web.Response:
     sessions = request.app[SESSIONS]
     conversation = await db(takeover.conversation_of, sessions, handoff.sender_id)
     messages = await db(queue.transcript, sessions, handoff.sender_id)
+    # Phone and ID numbers and the names the person gave stay masked here too; the ticket page
+    # reveals (audited).
+    masked = transcript.conversation_masker(messages)
     return await render(
         request,
         "conversation.html",
         {
             "handoff": handoff,
             "conversation": conversation,
-            "reason": mask_text(handoff.reason),
-            # Phone and ID numbers stay masked here too; the ticket page reveals (audited).
-            "messages": [transcript.row(m, mask_text) for m in messages],
+            "reason": masked(handoff.reason),
+            "messages": [transcript.row(m, masked) for m in messages],
         },
     )
 
@@ -66,7 +67,8 @@ async def new_messages(request: web.Request) -> web.Response:
     sessions = request.app[SESSIONS]
     conversation = await db(takeover.conversation_of, sessions, handoff.sender_id)
     messages = await db(queue.transcript, sessions, handoff.sender_id)
-    rows = [transcript.row(m, mask_text) for m in messages if m.id > after]
+    masked = transcript.conversation_masker(messages)
+    rows = [transcript.row(m, masked) for m in messages if m.id > after]
     return web.json_response(
         {
             "holder": conversation.state if conversation else None,

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.corrections_export import export_corrections
 from bot.domain.categories import category_for_intent, category_intents, category_label
-from bot.domain.privacy import mask_text
 from bot.evaluation.leakage import EvalSetMissing, default_eval_sets
 from bot.nlu_data import domain_entities, domain_intents, domain_response_texts
 from bot.tickets import corrections, review_flags
@@ -73,7 +72,7 @@ async def flags_page(request: web.Request) -> web.Response:
             "categories": categories,
             "fallbacks": fallbacks,
             "gave_up": gave_up,
-            "mask": mask_text,
+            "mask": transcript.mask_alone,
             "category_label": category_label,
             "quiet_minutes": int(review_flags.QUIET.total_seconds() // 60),
         },
@@ -148,7 +147,7 @@ async def conversation_page(request: web.Request) -> web.Response:
         {
             "conversation": conversation,
             "tickets": numbers,
-            "messages": [transcript.row(m, mask_text) for m in rows],
+            "messages": [transcript.row(m, transcript.conversation_masker(rows)) for m in rows],
         },
     )
 
@@ -175,16 +174,18 @@ async def _message_context(request: web.Request, message_id: int) -> dict[str, o
     if message is None or message.direction != "in":
         raise web.HTTPNotFound(text="没有这条来电人消息。")
     existing = await db(corrections.of_message, sessions, message_id)
+    around = await db(ConversationStore(sessions).history, message.conversation_id, 500)
+    masked = transcript.conversation_masker(around)
     return {
-        "message": transcript.row(message, mask_text),
+        "message": transcript.row(message, masked),
         "conversation_id": message.conversation_id,
         "entities": [
-            {**e, "value": mask_text(str(e.get("value", "")))}
+            {**e, "value": masked(str(e.get("value", "")))}
             for e in json.loads(message.entities or "[]")
         ],
         "existing": existing,
         "existing_spans": [
-            (e, mask_text(existing.text[a:b])) for e, a, b in corrections.spans_of(existing)
+            (e, masked(existing.text[a:b])) for e, a, b in corrections.spans_of(existing)
         ]
         if existing
         else [],
@@ -255,8 +256,11 @@ async def corrections_page(request: web.Request) -> web.Response:
             "rows": [
                 {
                     "c": r,
-                    "text": mask_text(r.text),
-                    "spans": [(e, mask_text(r.text[a:b])) for e, a, b in corrections.spans_of(r)],
+                    "text": transcript.mask_alone(r.text),
+                    "spans": [
+                        (e, transcript.mask_alone(r.text[a:b]))
+                        for e, a, b in corrections.spans_of(r)
+                    ],
                     "leak": copies.get(r.id),
                     "label": transcript.intent_label(r.intent),
                     "predicted": transcript.intent_label(r.predicted_intent),

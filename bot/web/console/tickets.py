@@ -14,7 +14,6 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.domain.privacy import mask_text
 from bot.tickets import queue
 from bot.tickets.accounts import Account
 from bot.tickets.lifecycle import IllegalTransition
@@ -25,6 +24,7 @@ from bot.web.console.access import audit, current_user, may_act, requires
 from bot.web.console.keys import SERVICE, SESSIONS
 from bot.web.console.pages import categories, db, departments, districts, notify, render
 from bot.web.console.texts import NOT_FOUND, RATINGS
+from bot.web.console.transcript import mask_alone
 
 
 def setup_routes(app: web.Application) -> None:
@@ -193,13 +193,14 @@ async def act(request: web.Request) -> web.StreamResponse:
 @requires("handoffs.view")
 async def handoffs(request: web.Request) -> web.Response:
     rows = await db(queue.waiting_handoffs, request.app[SESSIONS])
-    # The reason is the caller's own words: phone and ID numbers in it are masked.
+    # The reason is the caller's own words: phone and ID numbers in it are masked, and a name
+    # it introduces (the conversation page masks the names given anywhere in the chat).
     shown = [
         {
             "id": h.id,
             "created_at": h.created_at,
             "channel": h.channel,
-            "reason": mask_text(h.reason),
+            "reason": mask_alone(h.reason),
             "ticket_number": h.ticket_number,
         }
         for h in rows
