@@ -7,7 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import Engine, func, select
 
+from bot.domain.workdays import load_calendar
 from bot.tickets.db import make_session_factory
+from bot.tickets.enterprise_reads import detail_of, report_detail
 from bot.tickets.enterprises import (
     DuplicateEnterprise,
     EnterpriseRegistry,
@@ -123,9 +125,14 @@ def test_idempotency_claims_inside_the_filing(registry: EnterpriseRegistry, engi
         return tickets.file(_draft(enterprise), idempotency_key=claim.ticket_key, claim=claim)
 
     first = file(profile, "k", "a" * 64)
-    assert first.created
+    assert first.created and first.ticket is not None
+    # The answer built from the row as written is the one a read-back gives.
+    calendar = load_calendar()
+    assert detail_of(first.ticket, calendar, with_history=False) == report_detail(
+        make_session_factory(engine), profile.sender_id, first.number, calendar, with_history=False
+    )
     again = file(profile, "k", "a" * 64)
-    assert (again.number, again.created) == (first.number, False)
+    assert (again.number, again.created, again.ticket) == (first.number, False, None)
     with pytest.raises(IdempotencyConflict):
         file(profile, "k", "b" * 64)
     # Keys are per enterprise.

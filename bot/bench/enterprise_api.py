@@ -161,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.start()
         try:
             pids = {s.name: s.process.pid for s in stack.services if s.process is not None}
+            pids["the clients (this process)"] = os.getpid()
             return asyncio.run(
                 run(
                     settings.web_url,

@@ -236,10 +236,11 @@ def named_spans(text: str, tokens: list[_Token] | None = None) -> list[Span]:
     found = [Span(m.start(), m.end(), m.group()) for m in tables.utilities.finditer(text)]
     found += [Span(t.start, t.end, t.word) for t in tokens if t.word in tables.brands]
     for last, token in enumerate(tokens):
-        head = text[: token.end]
-        suffix = next((s for s in tables.suffixes if head.endswith(s)), None)
-        if suffix is None or token.word in tables.not_heads:
+        # One C-level test for "ends with any ending" first: most words end none, and finding
+        # which (longest first) is a scan of the whole list.
+        if not text.endswith(tables.suffixes, 0, token.end) or token.word in tables.not_heads:
             continue
+        suffix = next(s for s in tables.suffixes if text.endswith(s, 0, token.end))
         cut = token.end - len(suffix)  # the ending may span words (烩面/馆) or end one (民政局)
         first = next(i for i in range(last, -1, -1) if tokens[i].start <= cut)
         while first > 0 and _may_extend(tokens, first - 1, token.end):

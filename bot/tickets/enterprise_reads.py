@@ -80,34 +80,39 @@ def report_detail(
 ) -> ReportDetail | None:
     """One of the enterprise's tickets; None when it does not exist or is someone else's.
     Without history the ticket's events are not read (the answer to a filing has none)."""
-    states = lifecycle()
     with session_factory() as session:
         ticket = session.scalars(select(Ticket).where(Ticket.number == number.upper())).first()
         if ticket is None or ticket.sender_id != sender_id:
             return None
-        answer_due = ticket.answer_due_at
-        if answer_due is None and ticket.sign_due_at is not None:
-            # Not signed yet: the latest answer deadline, if the department signs at its deadline.
-            day = calendar.add_working_days(
-                ticket.sign_due_at.astimezone(CHINA_TZ).date(), ticket.answer_working_days
-            )
-            answer_due = calendar.end_of_working_day(day, CHINA_TZ).astimezone(dt.UTC)
-        return ReportDetail(
-            number=ticket.number,
-            category=ticket.category,
-            status=ticket.status,
-            department=ticket.department,
-            organization=ticket.organization,
-            district=ticket.district,
-            description=ticket.description,
-            created_at=ticket.created_at,
-            dispatch_due_at=ticket.dispatch_due_at,
-            sign_due_at=ticket.sign_due_at,
-            answer_due_at=answer_due,
-            answer_working_days=ticket.answer_working_days,
-            reply=ticket.reply,
-            history=[
-                ReportEvent(e.at, states.action_label(e.action), e.to_status, e.note)
-                for e in (ticket.events if with_history else ())
-            ],
+        return detail_of(ticket, calendar, with_history=with_history)
+
+
+def detail_of(ticket: Ticket, calendar: WorkCalendar, *, with_history: bool) -> ReportDetail:
+    """The view of one ticket row; its events are read only with history (inside a session)."""
+    states = lifecycle()
+    answer_due = ticket.answer_due_at
+    if answer_due is None and ticket.sign_due_at is not None:
+        # Not signed yet: the latest answer deadline, if the department signs at its deadline.
+        day = calendar.add_working_days(
+            ticket.sign_due_at.astimezone(CHINA_TZ).date(), ticket.answer_working_days
         )
+        answer_due = calendar.end_of_working_day(day, CHINA_TZ).astimezone(dt.UTC)
+    return ReportDetail(
+        number=ticket.number,
+        category=ticket.category,
+        status=ticket.status,
+        department=ticket.department,
+        organization=ticket.organization,
+        district=ticket.district,
+        description=ticket.description,
+        created_at=ticket.created_at,
+        dispatch_due_at=ticket.dispatch_due_at,
+        sign_due_at=ticket.sign_due_at,
+        answer_due_at=answer_due,
+        answer_working_days=ticket.answer_working_days,
+        reply=ticket.reply,
+        history=[
+            ReportEvent(e.at, states.action_label(e.action), e.to_status, e.note)
+            for e in (ticket.events if with_history else ())
+        ],
+    )

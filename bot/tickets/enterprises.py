@@ -96,7 +96,8 @@ class KeyClaim:
     def ticket_key(self) -> str:
         return f"enterprise:{self.enterprise_id}:{self.key}"
 
-    def __call__(self, session: Session) -> None:
+    def __call__(self, session: Session) -> bool:
+        """True when the key is recorded now (first use); False for a retry of the same body."""
         stored = session.scalars(
             select(EnterpriseReport.request_hash).where(
                 EnterpriseReport.enterprise_id == self.enterprise_id,
@@ -112,8 +113,10 @@ class KeyClaim:
                     created_at=self.at,
                 )
             )
-        elif stored != self.request_hash:
+            return True
+        if stored != self.request_hash:
             raise IdempotencyConflict(self.key)
+        return False
 
 
 # -- validators (every path — API, web form, CLI — goes through these) --------------------------

@@ -78,6 +78,9 @@ class FiledTicket:
     department: str | None = None  # None: an operator dispatches it
     deadline: dt.datetime | None = None  # of the next step (signing, or dispatch)
     answer_working_days: int = 13
+    # The row as written (detached, no history loaded), for a caller that answers with more of
+    # it than the above (the enterprise API) without reading it back; None for a replay.
+    ticket: Ticket | None = field(default=None, repr=False, compare=False)
 
 
 class UnknownTicket(LookupError):
@@ -140,7 +143,7 @@ class TicketService:
         draft: TicketDraft,
         *,
         idempotency_key: str | None = None,
-        claim: Callable[[Session], None] | None = None,
+        claim: Callable[[Session], bool] | None = None,
     ) -> FiledTicket:
         """File a new ticket (status 已受理) with a fresh number and access code.
 
@@ -148,6 +151,8 @@ class TicketService:
         again, also when both calls race each other. `claim` runs first inside the filing's
         transaction (the enterprise API records its Idempotency-Key there and raises to refuse a
         reused key): one transaction, so a burst of filings holds SQLite's write lock once each.
+        A claim that answers True recorded its key just now, in this transaction, so no ticket
+        can carry the key yet and the look-up by key is skipped.
         """
         code = numbering.new_access_code()
         code_hash = numbering.hash_access_code(code, self.code_key)
@@ -155,9 +160,8 @@ class TicketService:
         route = self._router.route(draft.category, draft.district or None, draft.description)
         try:
             with self._sessions.begin() as session:
-                if claim is not None:
-                    claim(session)
-                if idempotency_key:
+                fresh_key = claim(session) if claim is not None else False
+                if idempotency_key and not fresh_key:
                     existing = self._by_idempotency_key(session, idempotency_key)
                     if existing:
                         return existing
@@ -233,6 +237,7 @@ class TicketService:
             department=ticket.department,
             deadline=self._current_due(ticket),
             answer_working_days=ticket.answer_working_days,
+            ticket=ticket,
         )
 
     @property

@@ -277,10 +277,13 @@ async def file_for(
         claim = context.registry.claim(profile.id, key, request_hash)
 
     def file_and_read() -> tuple[FiledTicket, reads.ReportDetail | None]:
-        # One worker-thread hop for both: under a burst each hop is a GIL hand-over.
+        # One worker-thread hop for both: under a burst each hop is a GIL hand-over. A new
+        # ticket is answered from the row just written; a replay reads the first one back.
         filed = context.tickets.file(
             draft, idempotency_key=claim.ticket_key if claim else None, claim=claim
         )
+        if filed.ticket is not None:
+            return filed, reads.detail_of(filed.ticket, context.calendar, with_history=False)
         detail = reads.report_detail(
             context.read(), profile.sender_id, filed.number, context.calendar, with_history=False
         )
