@@ -20,14 +20,14 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.identifiers import is_valid_uscc
 from bot.domain.text import normalize
 from bot.domain.validators import clean_free_text, find_phone
-from bot.tickets.models import Enterprise, EnterpriseChatLink, EnterpriseReport
+from bot.tickets.models import Enterprise, EnterpriseChatLink, EnterpriseReport, UTCDateTime
 
 TOKEN_PREFIX = "ent_"
 CHAT_LINK_VALIDITY = dt.timedelta(minutes=10)
@@ -97,26 +97,40 @@ class KeyClaim:
         return f"enterprise:{self.enterprise_id}:{self.key}"
 
     def __call__(self, session: Session) -> bool:
-        """True when the key is recorded now (first use); False for a retry of the same body."""
+        """True when the key is recorded now (first use); False for a retry of the same body.
+
+        One statement in the usual case (the key is new): an insert that does nothing on a
+        known key. A concurrent retry on PostgreSQL waits on the unique index until the first
+        commits, then finds its row."""
+        recorded = session.execute(
+            _CLAIM,
+            {
+                "enterprise_id": self.enterprise_id,
+                "key": self.key,
+                "hash": self.request_hash,
+                "at": self.at,
+            },
+        ).first()
+        if recorded is not None:
+            return True
         stored = session.scalars(
             select(EnterpriseReport.request_hash).where(
                 EnterpriseReport.enterprise_id == self.enterprise_id,
                 EnterpriseReport.idempotency_key == self.key,
             )
         ).first()
-        if stored is None:
-            session.add(
-                EnterpriseReport(
-                    enterprise_id=self.enterprise_id,
-                    idempotency_key=self.key,
-                    request_hash=self.request_hash,
-                    created_at=self.at,
-                )
-            )
-            return True
         if stored != self.request_hash:
             raise IdempotencyConflict(self.key)
         return False
+
+
+# The same SQL on SQLite (3.35+) and PostgreSQL, compiled once (as the ticket numbers' upsert).
+_CLAIM = text(
+    "INSERT INTO enterprise_reports (enterprise_id, idempotency_key, request_hash, created_at) "
+    "VALUES (:enterprise_id, :key, :hash, :at) "
+    "ON CONFLICT (enterprise_id, idempotency_key) DO NOTHING RETURNING id"
+).bindparams(bindparam("at", type_=UTCDateTime()))
+assert EnterpriseReport.__tablename__ == "enterprise_reports"
 
 
 # -- validators (every path — API, web form, CLI — goes through these) --------------------------
