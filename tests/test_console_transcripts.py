@@ -24,6 +24,8 @@ async def test_the_transcript_on_the_ticket_page(database_url: str, tmp_path: Pa
     for key, protected in (("cookie-a", False), ("cookie-b", True)):
         conversation = store.current("web", key)
         store.record_inbound(conversation.id, "我叫张伟，电话13812345678，住建局欠我们工程款", None)
+        # A name said in the chat that is not the ticket's (the ticket has 张伟): masked too.
+        store.record_inbound(conversation.id, "对了我是老刘，刚才说错了", None)
         number = world.service.file(
             draft(sender_id=conversation.rasa_sender_id, identity_protected=protected)
         ).number
@@ -35,8 +37,10 @@ async def test_the_transcript_on_the_ticket_page(database_url: str, tmp_path: Pa
         token = await sign_in(op, "op")
         page = await (await op.get(f"/console/tickets/{chats[0]}")).text()
         assert "我叫张*，电话138****5678，住建局欠我们工程款" in page and "来电人" in page
+        assert "我是老*，刚才说错了" in page and "老刘" not in page
         full = await op.post(f"/console/tickets/{chats[0]}/reveal", data={"csrf_token": token})
-        assert "我叫张伟，电话13812345678" in await full.text()
+        revealed = await full.text()
+        assert "我叫张伟，电话13812345678" in revealed and "我是老刘" in revealed
         # No recorded chat behind a ticket: said so.
         plain = await (await op.get(f"/console/tickets/{world.own.number}")).text()
         assert "不是由已记录的对话受理的" in plain

@@ -36,3 +36,31 @@ def test_many_keys_do_not_grow_the_table_and_a_counted_key_keeps_its_count() -> 
         refilled.take(key)
     refilled.take("d")  # all three had refilled (1e9/s): they go, not the newest
     assert set(refilled._buckets) == {"d"}
+
+
+def test_the_chat_counts_an_ipv6_client_by_its_slash_64(sqlite_url: str) -> None:
+    """Addresses of one /64 share a bucket (a client picks any of them); another /64, an IPv4
+    address and loopback have their own or none."""
+    from bot.tickets.conversations import ConversationStore
+    from bot.tickets.db import make_engine, make_session_factory
+    from bot.tickets.migrate import upgrade
+    from bot.web.gateway import Gateway
+
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    try:
+        gateway = Gateway(
+            ConversationStore(make_session_factory(engine)),
+            None,  # type: ignore[arg-type]  # no HTTP: only the address check is asked
+            "http://127.0.0.1:9",
+            ip_limiter=RateLimiter(2, 1e-6),
+        )
+        assert not gateway._too_fast_from("2001:db8:1:2::1")
+        assert not gateway._too_fast_from("2001:db8:1:2::ffff")
+        assert gateway._too_fast_from("2001:db8:1:2:abcd::9")  # third from the same /64
+        assert not gateway._too_fast_from("2001:db8:1:3::1")
+        assert not gateway._too_fast_from("203.0.113.9")
+        assert not any(gateway._too_fast_from("127.0.0.1") for _ in range(5))
+        assert not gateway._too_fast_from(None)
+    finally:
+        engine.dispose()

@@ -87,8 +87,7 @@ def _set_suspension(settings: Settings, uscc: str, reason: str | None) -> int:
             username="cli",
             role="-",
             action=action,
-            detail=f"{profile.name}（{mask_uscc(profile.uscc)}）"
-            + (f"：{profile.suspended_reason}" if profile.suspended else ""),
+            detail=profile.suspension_note(),
         )
     finally:
         engine.dispose()

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.identifiers import is_valid_uscc
+from bot.domain.privacy import mask_uscc
 from bot.domain.text import normalize
 from bot.domain.validators import clean_free_text, find_phone
 from bot.tickets.models import Enterprise, EnterpriseChatLink, EnterpriseReport, UTCDateTime
@@ -67,6 +68,11 @@ class EnterpriseProfile:
     def suspended(self) -> bool:
         """Stopped by an admin: its token and pages answer 403 (nothing new is filed)."""
         return self.suspended_at is not None
+
+    def suspension_note(self) -> str:
+        """What the audit log says of a suspension or reinstatement (the code masked)."""
+        note = f"{self.name}（{mask_uscc(self.uscc)}）"
+        return f"{note}：{self.suspended_reason}" if self.suspended else note
 
     @property
     def sender_id(self) -> str:

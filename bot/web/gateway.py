@@ -180,15 +180,20 @@ class Gateway:
 
     def _too_fast_from(self, client_ip: str | None) -> bool:
         """Over the per-address rate; loopback (our own tools, benches and tests) is not
-        counted, nor a message whose address is unknown (WeChat's come from Tencent)."""
+        counted, nor a message whose address is unknown (WeChat's come from Tencent). An IPv6
+        client counts by its /64: one connection is handed a whole /64 to pick addresses from."""
         if self._ip_rate is None or not client_ip:
             return False
+        key = client_ip
         try:
-            if ipaddress.ip_address(client_ip).is_loopback:
+            address = ipaddress.ip_address(client_ip)
+            if address.is_loopback:
                 return False
+            if address.version == 6:
+                key = str(ipaddress.ip_network(f"{address}/64", strict=False))
         except ValueError:
             pass
-        return self._ip_rate.take(client_ip) is not None
+        return self._ip_rate.take(key) is not None
 
     def _current_and_rate(self, channel: str, sender_key: str) -> tuple[Conversation, bool]:
         """Both reads of an inbound message in one worker-thread hop (each hop is a GIL

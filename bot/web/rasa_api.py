@@ -1,6 +1,6 @@
 """The few reads of Rasa's HTTP API the web service makes besides the REST channel: the NLU on a
-text (batched with other texts in flight, bot/web/nlu_batcher.py), the loaded model (`/status`), a conversation's state without its events
-(`/conversations/{id}/tracker?include_events=NONE`). Each returns None when Rasa does not
+text (batched with other texts in flight, bot/web/nlu_batcher.py), the loaded model (`/status`),
+a conversation's state without its events (`/conversations/{id}/tracker?include_events=NONE`). Each returns None when Rasa does not
 answer well — callers decide what that means for them; nothing here raises to a person."""
 
 from __future__ import annotations

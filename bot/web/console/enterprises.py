@@ -66,9 +66,6 @@ async def change_enterprise(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther("/console/enterprises") from None
     if profile is None:
         raise web.HTTPNotFound()
-    detail = f"{profile.name}（{mask_uscc(profile.uscc)}）"
-    if profile.suspended:
-        detail += f"：{profile.suspended_reason}"
-    await audit(request, f"enterprise_{change}", detail=detail)
+    await audit(request, f"enterprise_{change}", detail=profile.suspension_note())
     await notify(request, f"已{'暂停' if profile.suspended else '恢复'} {profile.name}。")
     raise web.HTTPSeeOther("/console/enterprises")

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.callers import mask_names, names_said
 from bot.domain.categories import category_label
 from bot.domain.privacy import mask_name, mask_phone, mask_text, mask_uscc
 from bot.tickets.accounts import Account
@@ -155,4 +156,12 @@ def transcript(
     m = masker(ticket, account, reveal)
     if m.hidden:
         return None
-    return [transcript_row(message, m.text) for message in messages]
+    if m.full:
+        return [transcript_row(message, m.text) for message in messages]
+    # Masked: the ticket's own fields, and the names the person gave in the chat (老王 when the
+    # ticket says 王建国), as on every other transcript (transcript.conversation_masker).
+    names = names_said((message.direction, message.text) for message in messages)
+    return [
+        transcript_row(message, lambda text: m.text(mask_names(text, names, mask_name)))
+        for message in messages
+    ]
