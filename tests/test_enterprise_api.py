@@ -118,6 +118,10 @@ def test_report_is_filed_from_the_profile_and_dispatched_same_day(api: Service) 
     notes = " ".join(e["note"] or "" for e in detail["history"])
     assert "企业一键报送" in notes
     assert [e["status"] for e in detail["history"]] == ["received", "dispatched"]
+    # The filing's answer (built from the row just written) reads as the look-up does.
+    for name in ("number", "status", "department", "created_at", "deadlines", "respondent"):
+        assert ticket[name] == detail[name], name
+    assert all(v.endswith("+00:00") for v in ticket["deadlines"].values())
     created = dt.datetime.fromisoformat(detail["created_at"])
     assert dt.datetime.fromisoformat(detail["history"][1]["at"]) == created
 

@@ -149,7 +149,9 @@ async def authenticate(request: web.Request) -> EnterpriseProfile:
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+    """UTC, as stored: a deadline computed in China time reads the same in a filing's answer as
+    in a later look-up."""
+    return moment.astimezone(dt.UTC).isoformat() if moment else None
 
 
 def profile_json(profile: EnterpriseProfile) -> dict[str, Any]:
