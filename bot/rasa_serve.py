@@ -19,10 +19,14 @@ def main() -> int:
         return 2
     from rasa.__main__ import main as rasa_main
 
-    from bot import rasa_faults, rasa_sql_tracker_store
+    from bot import rasa_event_masking, rasa_faults, rasa_sql_tracker_store
 
     # Action timeouts, failed actions and tracker-store failures answered (bot/rasa_faults.py).
     rasa_faults.install()
+    # No person's words in a tracker-store error (SQLAlchemy's bound parameters).
+    rasa_sql_tracker_store.hide_parameters()
+    # Access codes (提取码) masked in every event stored or published (bot/rasa_event_masking.py).
+    rasa_event_masking.install()
     # Saving a tracker does not read it again to feed the event broker.
     rasa_sql_tracker_store.install()
     # One argument with "=": a token that starts with "-" (token_urlsafe can) is not an option.

@@ -41,6 +41,8 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from bot.rasa_event_masking import kept_turn
+
 logger = logging.getLogger(__name__)
 
 DISABLE_ENV = "HOTLINE_RASA_STOCK_TRACKER_STORE"
@@ -89,7 +91,8 @@ async def _save(self: SQLTrackerStore, tracker: DialogueStateTracker) -> None:
         if stored is None:  # not read by this process first (a new conversation): count
             events = list(self._additional_events(session, tracker))
         else:
-            events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
+            # Access codes masked as in every other path to the store (bot/rasa_event_masking).
+            events = kept_turn(itertools.islice(tracker.events, stored, len(tracker.events)))
         if self.event_broker is not None:
             # Published before they are stored, as Rasa's save does (stream_events comes first).
             await self._stream_new_events(self.event_broker, events, tracker.sender_id)
@@ -114,6 +117,45 @@ async def _save(self: SQLTrackerStore, tracker: DialogueStateTracker) -> None:
             session.execute(self.SQLEvent.__table__.insert(), rows)
         session.commit()
     logger.debug("Tracker with sender_id '%s' stored to database", tracker.sender_id)
+
+
+def hide_parameters() -> None:
+    """Keep the person's words out of the tracker store's errors and logs (idempotent).
+
+    A failed INSERT of a turn would otherwise quote the event's JSON — the person's words, phone
+    and ID number in full — in the exception Rasa logs: SQLAlchemy's bound parameters, and on
+    PostgreSQL the values the server quotes in the error (bot/sql_errors.py). Rasa builds its
+    engine from `create_engine_kwargs`, so the option is added there, and the engine is
+    protected once the store is made (also the new one a `login_db` makes). Applies to Rasa's
+    own methods too (HOTLINE_RASA_STOCK_TRACKER_STORE=1).
+    """
+    from rasa.core import tracker_store
+
+    from bot.sql_errors import ENGINE_OPTIONS, protect
+
+    if getattr(tracker_store.create_engine_kwargs, _MARK, False):
+        return
+    original_kwargs = tracker_store.create_engine_kwargs
+    original_init = SQLTrackerStore.__init__
+    original_create = SQLTrackerStore._create_database_and_update_engine
+
+    def create_engine_kwargs(url: Any) -> dict[str, Any]:
+        return {**original_kwargs(url), **ENGINE_OPTIONS}
+
+    def init(self: SQLTrackerStore, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        protect(self.engine)
+
+    def create_database_and_update_engine(self: SQLTrackerStore, db: str, url: Any) -> None:
+        original_create(self, db, url)
+        protect(self.engine)
+
+    setattr(create_engine_kwargs, _MARK, True)
+    tracker_store.create_engine_kwargs = create_engine_kwargs  # type: ignore[assignment]
+    SQLTrackerStore.__init__ = init  # type: ignore[method-assign]
+    SQLTrackerStore._create_database_and_update_engine = (  # type: ignore[method-assign]
+        create_database_and_update_engine
+    )
 
 
 def install() -> None:

@@ -11,6 +11,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+# Every engine keeps bound parameters, and PostgreSQL's quoted values, out of its errors and
+# logs: a failed INSERT would otherwise carry a caller's name, phone and story into var/logs.
+from bot.sql_errors import ENGINE_OPTIONS, protect
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 # One writer lock per SQLite file per process, shared by every engine on that file (the web
@@ -93,6 +97,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "factory": _WriterQueue},
+            **ENGINE_OPTIONS,
         )
 
         @event.listens_for(engine, "connect")
@@ -116,7 +121,7 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+    return protect(create_engine(url, pool_pre_ping=True, **ENGINE_OPTIONS))
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -134,15 +139,20 @@ def make_read_engine(url: str) -> Engine | None:
     statement is its own read-only transaction (`default_transaction_read_only`).
     None for other databases."""
     if url.startswith("postgresql://") or url.startswith("postgresql+psycopg://"):
-        return create_engine(
-            "postgresql+psycopg://" + url.split("://", 1)[1],
-            pool_pre_ping=True,
-            isolation_level="AUTOCOMMIT",
-            connect_args={"options": "-c default_transaction_read_only=on"},
+        return protect(
+            create_engine(
+                "postgresql+psycopg://" + url.split("://", 1)[1],
+                pool_pre_ping=True,
+                isolation_level="AUTOCOMMIT",
+                connect_args={"options": "-c default_transaction_read_only=on"},
+                **ENGINE_OPTIONS,
+            )
         )
     if not url.startswith("sqlite"):
         return None
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **ENGINE_OPTIONS
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -19,6 +19,8 @@ from pathlib import Path
 from sqlalchemy import column, create_engine, delete, inspect, select, table
 from sqlalchemy.engine import Engine
 
+from bot.sql_errors import ENGINE_OPTIONS, protect
+
 TABLE = "events"
 # The two columns of Rasa's SQLEvent (rasa/core/tracker_store.py) this module reads.
 _EVENTS = table(TABLE, column("id"), column("timestamp"))
@@ -33,10 +35,12 @@ def tracker_engine(url: str) -> Engine | None:
         path = url.split("///", 1)[-1]
         if not path or not Path(path).exists():
             return None
-        return create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        return create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, **ENGINE_OPTIONS
+        )
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+    return protect(create_engine(url, pool_pre_ping=True, **ENGINE_OPTIONS))
 
 
 def purge_tracker_events(url: str, before: dt.datetime, *, batch: int = BATCH) -> int:
