@@ -1,7 +1,14 @@
 """Reading an enterprise's own tickets for the enterprise API (writes stay in TicketService).
 
-Ownership is the ticket's sender id (`enterprise:<id>`), so the same query that lists a chat
-caller's tickets lists an enterprise's, and another enterprise's ticket is simply not found.
+Ownership is the ticket's sender id (the account's random `enterprise:<key>`), so the same
+query that lists a chat caller's tickets lists an enterprise's, and another enterprise's ticket is
+simply not found.
+
+The history an enterprise reads is the public part of the ticket's log (`public_history`): the
+steps of the closed loop and its own actions, with only the answer's text and its own words as
+notes. Everything else in the log is written by and for the hotline and the departments — why a
+department returned or an operator re-dispatched a ticket, an urge or a supervision between them,
+the routing rule — and the person who filed the ticket is not its audience.
 """
 
 from __future__ import annotations
@@ -14,8 +21,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.workdays import WorkCalendar
 from bot.tickets.lifecycle import lifecycle
-from bot.tickets.models import Ticket
+from bot.tickets.models import Ticket, TicketEvent
 from bot.tickets.service import CHINA_TZ
+
+# The steps of the closed loop (受理 → 派单 → 签收 → 办理 → 答复 → 办结 → 回访, with 退单, 改派 and
+# 重办 on the way) — where the ticket is, which the person who filed it follows: shown whoever
+# took them, without their notes. 催办, 督办 and 挂牌督办 by the hotline are its supervision of a
+# department, not a step of the ticket, and are left out unless the enterprise urged itself.
+PUBLIC_ACTIONS = frozenset(
+    "file dispatch redispatch sign return start answer close revisit reopen".split()
+)
+# The note of an answer is the reply to the enterprise itself.
+PUBLIC_NOTES = frozenset({"answer"})
+# The actor of what the person who filed did (filing, 补充, 催办, 评价: bot/tickets/service.py).
+CALLER = "citizen"
 
 
 @dataclass(frozen=True)
@@ -89,7 +108,6 @@ def report_detail(
 
 def detail_of(ticket: Ticket, calendar: WorkCalendar, *, with_history: bool) -> ReportDetail:
     """The view of one ticket row; its events are read only with history (inside a session)."""
-    states = lifecycle()
     answer_due = ticket.answer_due_at
     if answer_due is None and ticket.sign_due_at is not None:
         # Not signed yet: the latest answer deadline, if the department signs at its deadline.
@@ -111,8 +129,21 @@ def detail_of(ticket: Ticket, calendar: WorkCalendar, *, with_history: bool) -> 
         answer_due_at=answer_due,
         answer_working_days=ticket.answer_working_days,
         reply=ticket.reply,
-        history=[
-            ReportEvent(e.at, states.action_label(e.action), e.to_status, e.note)
-            for e in (ticket.events if with_history else ())
-        ],
+        history=public_history(ticket.events) if with_history else [],
     )
+
+
+def public_history(events: list[TicketEvent]) -> list[ReportEvent]:
+    """The events an enterprise may read of its own ticket: the public steps (PUBLIC_ACTIONS)
+    and its own actions; a note only when it is the answer or the enterprise's own words."""
+    states = lifecycle()
+    shown = []
+    for event in events:
+        own = event.actor == CALLER
+        if not own and event.action not in PUBLIC_ACTIONS:
+            continue
+        note = event.note if own or event.action in PUBLIC_NOTES else None
+        shown.append(
+            ReportEvent(event.at, states.action_label(event.action), event.to_status, note)
+        )
+    return shown
