@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -158,10 +159,7 @@ class ConsoleUser(Base):
     role: Mapped[str] = mapped_column(String(16))  # operator / department / supervisor / admin
     department: Mapped[str | None] = mapped_column(String(200))  # department handlers only
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Lock-out: failures counted within a window; locked_until set when they reach the limit.
-    failed_count: Mapped[int] = mapped_column(Integer, default=0)
-    failed_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Failed sign-ins are counted per (name, address): bot/tickets/accounts.LoginFailure.
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
@@ -295,6 +293,49 @@ class TicketNotice(Base):
     )  # NULL: filed outside any recorded conversation (phone), nothing to push
     message_id: Mapped[int | None] = mapped_column(Integer)
     claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+# -- WeChat (bot/web/wechat*.py, bot/tickets/wechat_store.py) ----------------------------------
+
+
+class WeChatNonce(Base):
+    """A signed WeChat request's (timestamp, nonce), kept while the timestamp is fresh: the same
+    pair with another body is a replay and is refused. Older rows are pruned, since a request
+    that old is refused for its timestamp before this table is asked."""
+
+    __tablename__ = "wechat_nonces"
+
+    timestamp: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body_digest: Mapped[str] = mapped_column(String(64))  # sha256 of the raw body
+
+
+class WeChatTemplateMessage(Base):
+    """The outbox of template messages (模板消息): how a WeChat user learns of an answer once the
+    customer-service window (48 h after their last message) has closed. One row per ticket notice,
+    inserted in the notice's claim transaction; sent, retried with backoff or given up on by the
+    WeChat channel's round (bot/web/wechat_outbox.py)."""
+
+    __tablename__ = "wechat_template_messages"
+    __table_args__ = (Index("ix_wechat_template_messages_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_notice_id: Mapped[int] = mapped_column(
+        ForeignKey("ticket_notices.id", ondelete="CASCADE"), unique=True
+    )
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))  # data/hotline/wechat_templates.yml
+    ticket_number: Mapped[str] = mapped_column(String(32))
+    event_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending / sent / failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # WeChat's errcode or the exception's type: never the person's data.
+    last_error: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 # -- enterprise one-click reporting (bot/tickets/enterprises.py, bot/web/enterprise_*.py) --------

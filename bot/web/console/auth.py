@@ -1,21 +1,42 @@
-"""Signing in and out. A successful sign-in gets a new session key (no fixation)."""
+"""Signing in and out. A successful sign-in gets a new session key (no fixation).
+
+The password hash of a sign-in runs on a pool of its own (`PASSWORD_THREADS` threads): argon2
+is deliberately slow, and on the shared executor a burst of sign-in attempts would make the
+chat and every console page wait behind it. The throttle (bot/tickets/accounts.py) refuses an
+address over its limit before it reaches the pool.
+"""
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
 from bot.domain.validators import strip_unreadable
-from bot.tickets.accounts import LoginRefused
+from bot.tickets.accounts import LoginRefused, check_password
 from bot.web.console.access import PUBLIC, audit, requires
 from bot.web.console.keys import ACCOUNTS, USER
 from bot.web.console.pages import db, render
 from bot.web.console.session_store import DatabaseStorage, get_session, new_session
 from bot.web.console.texts import LOGIN_LOCKED, LOGIN_WRONG
+from bot.web.security import client_ip
 
 STORAGE = web.AppKey("console_storage", DatabaseStorage)
+PASSWORD_POOL = web.AppKey("console_password_pool", ThreadPoolExecutor)
+PASSWORD_THREADS = 2
+
+
+async def _password_pool(app: web.Application) -> AsyncIterator[None]:
+    pool = ThreadPoolExecutor(PASSWORD_THREADS, thread_name_prefix="console-argon2")
+    app[PASSWORD_POOL] = pool
+    yield
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def setup_routes(app: web.Application) -> None:
+    app.cleanup_ctx.append(_password_pool)
     app.router.add_get("/login", login_page, name="login")
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout, name="logout")
@@ -40,8 +61,13 @@ async def login(request: web.Request) -> web.StreamResponse:
     # Shown back and written to the audit log: no control characters or overrides in either.
     username = strip_unreadable(str(form.get("username", "")))[:64]
     password = str(form.get("password", ""))[:256]
+    accounts = request.app[ACCOUNTS]
     try:
-        account = await db(request.app[ACCOUNTS].authenticate, username, password)
+        attempt = await db(accounts.begin_login, username, client_ip(request) or "")
+        verified, new_hash = await asyncio.get_running_loop().run_in_executor(
+            request.app[PASSWORD_POOL], check_password, attempt, password
+        )
+        account = await db(accounts.finish_login, attempt, verified, new_hash)
     except LoginRefused as refused:
         await audit(
             request,

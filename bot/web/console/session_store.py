@@ -1,7 +1,7 @@
 """Server-side sessions for aiohttp-session, kept in the ticket database.
 
-The cookie holds only a random 256-bit key (HttpOnly, SameSite=Strict, Secure over HTTPS, path
-/console/); the data — who is signed in, the CSRF token, a one-time notice — stays on the server,
+The cookie holds only a random 256-bit key (path /console/, the web service's cookie flags:
+HttpOnly, SameSite=Lax, Secure over HTTPS and in production — bot/web/security.cookie_flags); the data — who is signed in, the CSRF token, a one-time notice — stays on the server,
 so signing out or an admin disabling an account ends the session for good.
 """
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
 from bot.tickets.models import ConsoleSession
+from bot.web.security import cookie_flags
 
 COOKIE_NAME = "hotline_console"
 MAX_AGE = 8 * 3600  # one working day
@@ -36,7 +37,7 @@ class DatabaseStorage(AbstractStorage):
             max_age=MAX_AGE,
             path="/console/",
             httponly=True,
-            samesite="Strict",
+            samesite="Lax",
         )
         self._db = sessions
 
@@ -72,15 +73,8 @@ class DatabaseStorage(AbstractStorage):
     def _cookie(
         self, request: web.Request, response: web.StreamResponse, key: str, age: int
     ) -> None:
-        secure = request.secure or request.headers.get("X-Forwarded-Proto") == "https"
         response.set_cookie(
-            COOKIE_NAME,
-            key,
-            max_age=age,
-            path="/console/",
-            httponly=True,
-            samesite="Strict",
-            secure=secure,
+            COOKIE_NAME, key, max_age=age, path="/console/", **cookie_flags(request)
         )
 
     def _read(self, key: str) -> dict[str, Any] | None:

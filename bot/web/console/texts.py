@@ -52,6 +52,6 @@ AUDIT_LABELS = {
 
 PROTECTED = "（身份保护）"
 LOGIN_WRONG = "用户名或密码不正确。"
-LOGIN_LOCKED = "连续输错密码次数过多，账号已锁定 15 分钟；可请管理员解锁。"
+LOGIN_LOCKED = "登录失败次数过多，请 15 分钟后再试；急需登录可请管理员解锁。"
 NOT_FOUND = "没有这张工单，或您无权查看。"
 RATINGS = ("满意", "基本满意", "不满意")
