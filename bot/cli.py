@@ -131,6 +131,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.production import ProfileError, prepare
     from bot.stack import Stack, StackError, build_services
     from bot.tickets.migrate import upgrade
+    from bot.tickets.secret_keys import UnusableKey, check_keys
     from bot.training import ensure_model
 
     started = time.monotonic()
@@ -139,10 +140,11 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if settings.profile == "production":
             prepare(settings)
+        check_keys(settings.var_dir, settings.enterprise_key, settings.access_code_key)
         upgrade(settings.database_url)
         model = ensure_model(settings.models_dir)
         stack = Stack(build_services(settings, model))
-    except ProfileError as error:
+    except (ProfileError, UnusableKey) as error:
         print(error, file=sys.stderr)
         return 1
     stopping = False
