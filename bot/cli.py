@@ -172,8 +172,10 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         flush=True,
     )
     code = 0
+    reported: dict[str, tuple[int, float]] = {}
     try:
         while not stopping:
+            _report_dropped_log_lines(stack.dropped_log_lines(), reported)
             dead = stack.first_exited()
             if dead is not None:
                 print(
@@ -188,6 +190,28 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         stack.stop()
         print("已全部停止。")
     return code
+
+
+DROPPED_REPORT_SECONDS = 60.0
+
+
+def _report_dropped_log_lines(
+    dropped: dict[str, int], reported: dict[str, tuple[int, float]]
+) -> None:
+    """Tell the operator, as it happens, that a log file stopped taking lines (a full disk):
+    the processes keep running, but what they print is lost until there is room again. Once a
+    minute at most per process, so the warning does not become the flood it reports."""
+    now = time.monotonic()
+    for name, count in dropped.items():
+        last_count, last_at = reported.get(name, (0, -DROPPED_REPORT_SECONDS))
+        if count > last_count and now - last_at >= DROPPED_REPORT_SECONDS:
+            print(
+                f"警告：{name} 的日志写不进去（磁盘已满？），已丢弃 {count} 行；"
+                f"腾出空间后自动恢复写入，并在日志里记下丢失的行数。",
+                file=sys.stderr,
+                flush=True,
+            )
+            reported[name] = (count, now)
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:

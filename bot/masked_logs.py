@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -58,16 +60,98 @@ def mask_line(line: bytes) -> bytes:
     return mask_text(text).encode("utf-8", errors="backslashreplace")
 
 
-def masked_copy(source: IO[bytes], path: Path) -> threading.Thread:
+LogOpener = Callable[[Path], IO[bytes]]
+
+
+def _open_log(path: Path) -> IO[bytes]:
+    # Unbuffered: a failed write leaves nothing queued to fail again (or land half) later.
+    return open(path, "ab", buffering=0)
+
+
+class LogCopy:
+    """The thread copying one child's output into its log file, and what it could not write.
+
+    The child's pipe is drained whatever happens to the file: a copier that stopped on a full
+    disk would leave the pipe full, and the child would then hang on its next print — every
+    request of a web service or Rasa stalls on a log line. So a line that cannot be written is
+    dropped and counted, the file is opened again for the next line (an operator may have moved
+    or removed it to make room), and the first line that can be written again is preceded by one
+    saying how many were lost and why. `dropped` is read by the supervisor (`hotline run` prints
+    it as it grows).
+    """
+
+    def __init__(self, source: IO[bytes], path: Path, open_log: LogOpener = _open_log) -> None:
+        self.path = path
+        self.dropped = 0  # lines lost since the copy began
+        self._source = source
+        self._open_log = open_log
+        self._unreported = 0
+        self._last_error = ""
+        self._dropping_since = ""
+        self.thread = threading.Thread(target=self._copy, name=f"log {path.name}", daemon=True)
+        self.thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        self.thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def _copy(self) -> None:
+        log: IO[bytes] | None = None
+        with self._source:
+            try:
+                for line in iter(self._source.readline, b""):
+                    log = self._write(log, mask_line(line))
+            finally:
+                if log is not None:
+                    log.close()
+
+    def _write(self, log: IO[bytes] | None, data: bytes) -> IO[bytes] | None:
+        """Write one line (and, first, the note of lines lost before it); the file to use next,
+        None after a failure so the next line opens it again."""
+        try:
+            if log is None:
+                log = self._open_log(self.path)
+            if self._unreported:
+                _write_all(log, self._note())
+                self._unreported = 0
+            _write_all(log, data)
+            return log
+        except (OSError, ValueError) as error:  # ValueError: a file closed under us
+            self.dropped += 1
+            self._unreported += 1
+            if self._unreported == 1:
+                self._dropping_since = _now()
+            reason = getattr(error, "strerror", None) or error
+            self._last_error = f"{type(error).__name__}: {reason}"
+            if log is not None:
+                try:
+                    log.close()
+                except OSError:
+                    pass
+            return None
+
+    def _note(self) -> bytes:
+        return (
+            f"{_now()} [hotline] {self._unreported} log lines dropped since "
+            f"{self._dropping_since}: the log file could not be written ({self._last_error})\n"
+        ).encode()
+
+
+def _write_all(log: IO[bytes], data: bytes) -> None:
+    while data:
+        written = log.write(data)
+        if written is None:  # a non-blocking file that took nothing: not a log file
+            raise BlockingIOError("log file would block")
+        data = data[written:]
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def masked_copy(source: IO[bytes], path: Path, open_log: LogOpener = _open_log) -> LogCopy:
     """Copy `source` (a child's output pipe) into `path` until the child closes it; returns the
-    copying thread (join it to be sure the last lines are on disk)."""
-
-    def copy() -> None:
-        with source, open(path, "ab") as log:
-            for line in iter(source.readline, b""):
-                log.write(mask_line(line))
-                log.flush()
-
-    thread = threading.Thread(target=copy, name=f"log {path.name}", daemon=True)
-    thread.start()
-    return thread
+    copy (join it to be sure the last lines are on disk; `dropped` counts lost lines)."""
+    return LogCopy(source, path, open_log)

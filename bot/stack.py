@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -25,7 +24,7 @@ from urllib.parse import urlencode
 import yaml
 
 from bot.config import PROJECT_ROOT, Settings
-from bot.masked_logs import masked_copy
+from bot.masked_logs import LogCopy, masked_copy
 from bot.training import rasa_env, rasa_serve_command
 
 
@@ -38,7 +37,7 @@ class Service:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     ready_check: Callable[[bytes], bool] = field(default=lambda body: True)
-    _log_copy: threading.Thread | None = field(default=None, repr=False)
+    _log_copy: LogCopy | None = field(default=None, repr=False)
     # Started only once every other service answers: the web page is what people see, and a
     # page that is up while Rasa is still loading its model answers "暂时无法回复" for ~15 s.
     after_others: bool = False
@@ -83,6 +82,11 @@ class Service:
         except ProcessLookupError:
             pass
         self.flush_log()
+
+    @property
+    def dropped_log_lines(self) -> int:
+        """Lines of this process's output its log file could not take (a full disk)."""
+        return 0 if self._log_copy is None else self._log_copy.dropped
 
     def flush_log(self, timeout: float = 5) -> None:
         """Wait until what an exited process printed is in its log file."""
@@ -266,6 +270,10 @@ class Stack:
 
     def first_exited(self) -> Service | None:
         return next((s for s in self.services if s.exited() is not None), None)
+
+    def dropped_log_lines(self) -> dict[str, int]:
+        """Per process with lost log lines (its log file could not be written), how many."""
+        return {s.name: s.dropped_log_lines for s in self.services if s.dropped_log_lines}
 
     def stop(self) -> None:
         for service in reversed(self.services):
