@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from rapidfuzz import fuzz
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, and_, case, func, null, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,7 +23,14 @@ from bot.domain.privacy import mask_name, mask_phone, mask_text
 from bot.domain.text import normalize
 from bot.domain.workdays import WorkCalendar, load_calendar
 from bot.tickets.lifecycle import IllegalTransition, Lifecycle, lifecycle
-from bot.tickets.models import Handoff, Ticket, TicketEvent, TicketSequence
+from bot.tickets.models import (
+    Conversation,
+    ConversationMessage,
+    Handoff,
+    Ticket,
+    TicketEvent,
+    TicketSequence,
+)
 from bot.tickets.routing import Route, Router, load_routing
 from bot.tickets.secret_keys import access_code_key
 
@@ -111,6 +118,10 @@ class Duplicate:
     number: str
     created_at: dt.datetime
     similarity: float
+
+
+# Tickets per transaction of the deadline sweep.
+SWEEP_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -282,6 +293,44 @@ class TicketService:
             ).all()
             return [self._view(t) for t in rows]
 
+    def confirmation_recorded(self, number: str, sender_id: str) -> bool:
+        """Whether the gateway recorded a reply naming this ticket in the conversation that
+        filed it. When it did not, the person never saw the number and code: the reply was
+        lost (Rasa answered after the gateway's timeout, the filing missed the action's budget
+        and the person was told the system was busy, the record failed)."""
+        with self._sessions() as session:
+            found = session.scalars(
+                select(ConversationMessage.id)
+                .join(Conversation, Conversation.id == ConversationMessage.conversation_id)
+                .where(
+                    Conversation.rasa_sender_id == sender_id,
+                    ConversationMessage.direction == "out",
+                    ConversationMessage.text.contains(number.upper(), autoescape=True),
+                )
+                .limit(1)
+            ).first()
+        return found is not None
+
+    def reissue_code(self, number: str, sender_id: str) -> str | None:
+        """A fresh access code for the conversation that filed the ticket (None for any other):
+        the new hash replaces the old one, so the old code stops working, and the history
+        records it. The conversation's owner may already read and act on the ticket without a
+        code, so giving it a new one grants nothing new; a person who lost the filing reply
+        gets a code to use elsewhere (another device, another conversation)."""
+        code = numbering.new_access_code()
+        code_hash = numbering.hash_access_code(code, self.code_key)
+        now = self._clock()
+        with self._sessions.begin() as session:
+            ticket = self._locked(session, number)
+            if not sender_id or ticket.sender_id != sender_id:
+                return None
+            ticket.access_code_hash = code_hash
+            ticket.updated_at = now
+            self._apply(
+                ticket, "reissue_code", "citizen", now, note="对话内重新生成提取码，原提取码作废"
+            )
+        return code
+
     def owned_by(self, number: str, sender_id: str) -> TicketView | None:
         with self._sessions() as session:
             ticket = self._get(session, number)
@@ -440,35 +489,57 @@ class TicketService:
                 raise UnknownTicket(f"handoff {handoff_id}")
             handoff.status = status
 
-    def sweep(self) -> SweepResult:
+    def sweep(self, *, batch: int = SWEEP_BATCH) -> SweepResult:
         """Log 催办 for every lapsed deadline and 督办 for a further lapse (run periodically).
 
-        Repeated sweeps add nothing new: a lapse is urged once, escalated once."""
+        Repeated sweeps add nothing new: a lapse is urged once, escalated once. Only lapsed
+        tickets are read (`_lapsed`), `batch` at a time in id order, each batch its own short
+        transaction: filing and answering never wait behind one sweep over every open ticket.
+        PostgreSQL: a batch locks its rows (FOR UPDATE SKIP LOCKED) and reads them as committed
+        at that moment, so two sweeps at once (`hotline sweep` from cron beside the web
+        service's round) never urge a ticket twice, and a ticket a department is acting on is
+        left for the next round instead of waited for. SQLite: every transaction takes the
+        database's write lock (BEGIN IMMEDIATE), which already runs the batches one at a time."""
         now = self._clock()
         result = SweepResult()
         open_states = sorted(self._lifecycle.open_states)
-        with self._sessions.begin() as session:
-            tickets = session.scalars(select(Ticket).where(Ticket.status.in_(open_states))).all()
-            for ticket in tickets:
-                due = self._current_due(ticket)
-                if due is None or now <= due:
-                    continue
-                if ticket.escalate_due_at is None or ticket.escalate_due_at < due:
-                    ticket.escalate_due_at = self._working_days_after(
-                        due, ticket.escalate_after_working_days
-                    )
-                    self._apply(
-                        ticket,
-                        "urge",
-                        "system",
-                        now,
-                        note=f"已超过{waiting_step(ticket.status)}期限，自动催办",
-                    )
-                    result.urged.append(ticket.number)
-                elif now > ticket.escalate_due_at and ticket.supervision == "none":
-                    self._apply(ticket, "supervise", "system", now, note="催办后仍超期，自动转督办")
-                    result.supervised.append(ticket.number)
-        return result
+        after = 0
+        while True:
+            with self._sessions.begin() as session:
+                query = (
+                    select(Ticket)
+                    .where(Ticket.id > after, _lapsed(open_states, now))
+                    .order_by(Ticket.id)
+                    .limit(batch)
+                )
+                if session.get_bind().dialect.name == "postgresql":
+                    query = query.with_for_update(skip_locked=True)
+                tickets = session.scalars(query).all()
+                for ticket in tickets:
+                    self._sweep_one(ticket, now, result)
+            if len(tickets) < batch:
+                return result
+            after = tickets[-1].id
+
+    def _sweep_one(self, ticket: Ticket, now: dt.datetime, result: SweepResult) -> None:
+        due = self._current_due(ticket)
+        if due is None or now <= due:
+            return
+        if ticket.escalate_due_at is None or ticket.escalate_due_at < due:
+            ticket.escalate_due_at = self._working_days_after(
+                due, ticket.escalate_after_working_days
+            )
+            self._apply(
+                ticket,
+                "urge",
+                "system",
+                now,
+                note=f"已超过{waiting_step(ticket.status)}期限，自动催办",
+            )
+            result.urged.append(ticket.number)
+        elif now > ticket.escalate_due_at and ticket.supervision == "none":
+            self._apply(ticket, "supervise", "system", now, note="催办后仍超期，自动转督办")
+            result.supervised.append(ticket.number)
 
     def history(self, number: str) -> list[TicketEvent]:
         with self._sessions() as session:
@@ -701,6 +772,32 @@ def _key(text: str | None) -> str:
 
 def _money(value: Decimal | None) -> str:
     return "未提供" if value is None else f"{value:,.2f}元"
+
+
+def _current_due_column() -> ColumnElement[dt.datetime]:
+    """`current_due` as SQL, for the sweep to read only lapsed tickets."""
+    return case(
+        (Ticket.status.in_(("received", "returned")), Ticket.dispatch_due_at),
+        (Ticket.status == "dispatched", Ticket.sign_due_at),
+        (Ticket.status.in_(("signed", "in_progress")), Ticket.answer_due_at),
+        else_=null(),
+    )
+
+
+def _lapsed(open_states: list[str], now: dt.datetime) -> ColumnElement[bool]:
+    """Open tickets the sweep has something to do for at `now`: past their step's deadline and
+    not urged for it yet, or urged and past the escalation date without 督办. The sweep checks
+    each again in Python (`_sweep_one`); this only keeps the rest out of its transactions."""
+    due = _current_due_column()
+    return and_(
+        Ticket.status.in_(open_states),
+        due < now,
+        or_(
+            Ticket.escalate_due_at.is_(None),
+            Ticket.escalate_due_at < due,
+            and_(Ticket.escalate_due_at < now, Ticket.supervision == "none"),
+        ),
+    )
 
 
 def current_due(ticket: Ticket) -> dt.datetime | None:
