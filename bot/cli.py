@@ -81,9 +81,15 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     from bot.tickets.retention import purge_database
 
+    days = args.days or settings.retention_days
+    if days < 1:
+        print(
+            "请用 --days N 或 HOTLINE_RETENTION_DAYS=N 指定保存天数（至少 1 天）。", file=sys.stderr
+        )
+        return 2
     tracker_url = args.tracker_url or settings.tracker_store_url
-    done = purge_database(settings.database_url, args.days, actor="cli", tracker_url=tracker_url)
-    print(f"已清理 {args.days} 天前的个人信息：{done}")
+    done = purge_database(settings.database_url, days, actor="cli", tracker_url=tracker_url)
+    print(f"已清理 {days} 天前的个人信息：{done}")
     return 0
 
 

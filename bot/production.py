@@ -267,7 +267,16 @@ def clear_event_ttl(settings: Settings) -> None:
 
 def prepare(settings: Settings) -> None:
     """Before the first start: both PostgreSQL databases exist (the ticket schema is then
-    migrated by the caller, as in the default profile) and the event queue has its TTL."""
+    migrated by the caller, as in the default profile) and the event queue has its TTL.
+
+    Refused without a retention period: a deployment keeps what citizens said, their numbers
+    and names only as long as it decided to (bot/tickets/retention.py), never forever by
+    default."""
+    if settings.retention_days < 1:
+        raise ProfileError(
+            "生产配置必须设置个人信息保存期限：请设置 HOTLINE_RETENTION_DAYS=天数（例如 180），"
+            "超过期限的工单、对话记录和 Rasa 对话事件中的个人信息会被自动清除。"
+        )
     if not settings.database_url.startswith("postgresql"):
         raise ProfileError(
             "生产配置的工单库必须是 PostgreSQL：请设置 HOTLINE_DATABASE_URL=postgresql://…"

@@ -141,6 +141,7 @@ def service_env(settings: Settings) -> dict[str, str]:
             "HOTLINE_RASA_URL": settings.rasa_url,
             "HOTLINE_RASA_TOKEN": settings.rasa_token,
             "HOTLINE_SWEEP_SECONDS": str(settings.sweep_seconds),
+            "HOTLINE_RETENTION_DAYS": str(settings.retention_days),
             "PYTHONUNBUFFERED": "1",
         }
     )

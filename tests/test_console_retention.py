@@ -107,8 +107,8 @@ def test_purge_blanks_personal_data_and_keeps_the_statistics(
         ).all()
     engine.dispose()
     assert purges == [
-        "365 天前：2 件工单，0 条对话消息，0 条 Rasa 对话事件",
-        "365 天前：0 件工单，0 条对话消息，0 条 Rasa 对话事件",
+        "365 天前：2 件工单，0 条对话消息，0 条 Rasa 对话事件，0 条登录失败记录",
+        "365 天前：0 件工单，0 条对话消息，0 条 Rasa 对话事件，0 条登录失败记录",
     ]
 
 

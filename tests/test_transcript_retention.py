@@ -153,8 +153,8 @@ def test_purge_masks_old_transcripts_and_deletes_old_tracker_events(
             select(AuditEntry.detail).where(AuditEntry.action == "purge").order_by(AuditEntry.id)
         ).all()
     assert details == [
-        "365 天前：1 件工单，4 条对话消息，8 条 Rasa 对话事件",
-        "365 天前：0 件工单，0 条对话消息，0 条 Rasa 对话事件",
+        "365 天前：1 件工单，4 条对话消息，8 条 Rasa 对话事件，0 条登录失败记录",
+        "365 天前：0 件工单，0 条对话消息，0 条 Rasa 对话事件，0 条登录失败记录",
     ]
     engine.dispose()
 

@@ -133,6 +133,10 @@ class RunningProfile:
         return next(s for s in self.stack.services if s.name == name)
 
 
+# The production profile refuses to start without a retention period (bot/production.prepare).
+PROFILE_RETENTION_DAYS = 180
+
+
 @contextmanager
 def running_profile(
     profile: str,
@@ -160,6 +164,7 @@ def running_profile(
             tracker_url=f"{postgres}/{tracker_db}",
             event_queue=f"hotline_test_{suffix}",
             profile="production",
+            retention_days=PROFILE_RETENTION_DAYS,
         )
     else:
         settings = Settings(

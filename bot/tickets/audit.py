@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.tickets.models import AuditEntry
+from bot.tickets.models import AuditEntry, ConsoleUser
+
+FAILED_LOGIN = "login_failed"
+# What a failed sign-in's row says in place of a typed name that is no account's.
+NOT_AN_ACCOUNT = "（非本系统用户名，未记录）"
 
 
 def utcnow() -> dt.datetime:
@@ -61,6 +65,23 @@ class AuditLog:
                     remote=remote[:64],
                 )
             )
+
+    def failed_login_detail(self, typed: str, locked: bool) -> str:
+        """The detail of a failed sign-in's row: the typed name only when it is an account's.
+
+        A name that is no account is often a password typed into the name field (or the
+        person's own password for another system); written down it would sit in the audit log
+        in clear for every admin to read. An account's name says which account was tried."""
+        name = typed.strip()
+        with self._sessions() as session:
+            known = (
+                bool(name)
+                and session.scalars(
+                    select(ConsoleUser.id).where(ConsoleUser.username == name)
+                ).first()
+                is not None
+            )
+        return f"用户名 {name if known else NOT_AN_ACCOUNT}{'（已锁定）' if locked else ''}"
 
     def recent(
         self,

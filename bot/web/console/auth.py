@@ -17,7 +17,7 @@ from aiohttp import web
 from bot.domain.validators import strip_unreadable
 from bot.tickets.accounts import LoginRefused, check_password
 from bot.web.console.access import PUBLIC, audit, requires
-from bot.web.console.keys import ACCOUNTS, USER
+from bot.web.console.keys import ACCOUNTS, AUDIT, USER
 from bot.web.console.pages import db, render
 from bot.web.console.session_store import DatabaseStorage, get_session, new_session
 from bot.web.console.texts import LOGIN_LOCKED, LOGIN_WRONG
@@ -69,11 +69,9 @@ async def login(request: web.Request) -> web.StreamResponse:
         )
         account = await db(accounts.finish_login, attempt, verified, new_hash)
     except LoginRefused as refused:
-        await audit(
-            request,
-            "login_failed",
-            detail=f"用户名 {username}{'（已锁定）' if refused.locked else ''}",
-        )
+        # Never the typed name unless it is an account's (it may be a password).
+        detail = await db(request.app[AUDIT].failed_login_detail, username, refused.locked)
+        await audit(request, "login_failed", detail=detail)
         message = LOGIN_LOCKED if refused.locked else LOGIN_WRONG
         context = {"next": _next(str(form.get("next", ""))), "error": message, "username": username}
         return await render(request, "login.html", context, status=401)

@@ -40,6 +40,9 @@ async def retention_schedule(app: web.Application) -> AsyncIterator[None]:
         )
         logger.info("retention round, older than %d days: %s", days, done)
 
-    every = max(settings.retention_every_seconds, 60) if days > 0 else 0
+    # HOTLINE_RETENTION_EVERY_SECONDS=0: rounds come from cron (`hotline purge`), while
+    # HOTLINE_RETENTION_DAYS still states the period (the production profile requires it).
+    scheduled = days > 0 and settings.retention_every_seconds > 0
+    every = max(settings.retention_every_seconds, 60) if scheduled else 0
     async with periodic("retention purge", every, purge):
         yield
