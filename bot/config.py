@@ -64,6 +64,16 @@ class Settings:
     # WeChat waits 5 s for the passive reply; an answer not ready by then goes out through the
     # customer-service message API instead.
     wechat_deadline_seconds: float = 4.5
+    # 安全模式: the account's EncodingAESKey (43 characters). Set, every pushed message must come
+    # encrypted with a msg_signature over its ciphertext and passive replies go out encrypted; the
+    # production setting (docs/wechat.md). Empty: plaintext mode, where the signature does not
+    # cover the body and only the replay window stands between a logged URL and a forged message.
+    wechat_aes_key: str = field(default="", repr=False)
+    # Template message (模板消息) that tells a person their ticket was answered once WeChat's
+    # 48-hour customer-service window has closed; its fields: data/hotline/wechat_templates.yml.
+    wechat_answer_template: str = ""
+    # First retry of a template message WeChat did not take; doubled on each further attempt.
+    wechat_template_retry_seconds: float = 30.0
     # Enterprise API (bot/web/enterprise_*.py): HMAC key for token hashes and session cookies
     # (empty: a random key kept in var/enterprise.key); per-token rate limit as a token bucket.
     enterprise_key: str = field(default="", repr=False)
@@ -176,6 +186,9 @@ def load_settings() -> Settings:
         wechat_api_base=os.environ.get("HOTLINE_WECHAT_API_BASE")
         or "https://api.weixin.qq.com/cgi-bin/",
         wechat_deadline_seconds=_float("HOTLINE_WECHAT_DEADLINE_SECONDS", 4.5),
+        wechat_aes_key=os.environ.get("HOTLINE_WECHAT_AES_KEY", ""),
+        wechat_answer_template=os.environ.get("HOTLINE_WECHAT_ANSWER_TEMPLATE", ""),
+        wechat_template_retry_seconds=_float("HOTLINE_WECHAT_TEMPLATE_RETRY_SECONDS", 30.0),
         enterprise_key=os.environ.get("HOTLINE_ENTERPRISE_KEY", ""),
         access_code_key=os.environ.get("HOTLINE_ACCESS_CODE_KEY", ""),
         profile=os.environ.get("HOTLINE_PROFILE") or "default",

@@ -1,8 +1,12 @@
-"""A small fake of WeChat's servers on 127.0.0.1: the access-token and customer-service message
-endpoints the WeChat channel calls, recording what they got. Nothing reaches the internet.
+"""A small fake of WeChat's servers on 127.0.0.1: the access-token, customer-service message and
+template message endpoints the WeChat channel calls, recording what they got. Nothing reaches the
+internet. Safe mode's encryption (WeChat's side of it) is in tests/wechat_harness.py.
 
 It behaves like WeChat where the channel depends on it: a token only for the right appid and
-secret, errcode 40001 for a wrong or missing token, and only text messages to a `touser`.
+secret, errcode 40001 for a wrong or missing token, only text messages to a `touser`, errcode
+45015 for a customer-service message to a person whose 48-hour window has closed
+(`window_closed`), and a template message only with a known template id, a `touser` and `data`
+of {field: {"value": …}}; `template_errors` makes the next template calls fail with those codes.
 """
 
 from __future__ import annotations
@@ -23,10 +27,16 @@ class FakeWeChatAPI:
         self.tokens: list[str] = []
         self.sent: list[dict[str, Any]] = []
         self.sent_at: list[float] = []  # time.monotonic() of each message in `sent`
+        self.window_closed: set[str] = set()  # openids WeChat would refuse a 客服消息 to
+        self.template_ids: set[str] = set()
+        self.templates: list[dict[str, Any]] = []  # template messages WeChat took
+        self.template_calls = 0
+        self.template_errors: list[int] = []  # errcodes for the next template calls, in order
         self._arrived = asyncio.Condition()
         app = web.Application()
         app.router.add_get("/cgi-bin/token", self._token)
         app.router.add_post("/cgi-bin/message/custom/send", self._send)
+        app.router.add_post("/cgi-bin/message/template/send", self._template)
         self.server = TestServer(app, host="127.0.0.1")
 
     @property
@@ -55,11 +65,46 @@ class FakeWeChatAPI:
         body = await request.json()
         if body.get("msgtype") != "text" or not body.get("touser"):
             return web.json_response({"errcode": 40008, "errmsg": "invalid message type"})
+        if body["touser"] in self.window_closed:
+            return web.json_response({"errcode": 45015, "errmsg": "response out of time limit"})
         async with self._arrived:
             self.sent.append(body)
             self.sent_at.append(time.monotonic())
             self._arrived.notify_all()
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _template(self, request: web.Request) -> web.Response:
+        if request.query.get("access_token") not in self.tokens:
+            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        self.template_calls += 1
+        if self.template_errors:
+            code = self.template_errors.pop(0)
+            return web.json_response({"errcode": code, "errmsg": "refused by the fake"})
+        body = await request.json()
+        if body.get("template_id") not in self.template_ids:
+            return web.json_response({"errcode": 40037, "errmsg": "invalid template_id"})
+        data = body.get("data")
+        if (
+            not body.get("touser")
+            or not isinstance(data, dict)
+            or not all(
+                isinstance(v, dict) and isinstance(v.get("value"), str) for v in data.values()
+            )
+        ):
+            return web.json_response({"errcode": 47003, "errmsg": "argument invalid"})
+        async with self._arrived:
+            self.templates.append(body)
+            self._arrived.notify_all()
+        return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": len(self.templates)})
+
+    async def wait_for_template(self, openid: str, timeout: float = 60) -> dict[str, Any]:
+        """The first template message WeChat took for `openid`."""
+        async with self._arrived:
+            await asyncio.wait_for(
+                self._arrived.wait_for(lambda: any(t["touser"] == openid for t in self.templates)),
+                timeout,
+            )
+        return next(t for t in self.templates if t["touser"] == openid)
 
     def texts_to(self, openid: str) -> list[str]:
         return [m["text"]["content"] for m in self.sent if m["touser"] == openid]

@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,9 +22,9 @@ import pytest
 import requests
 
 from bot.config import Settings
-from bot.production import layout
+from bot.production import layout, nginx_executable, render_nginx
 from bot.proofs.profile_stack import drain_event_queue
-from bot.stack import Stack
+from bot.stack import Stack, free_port
 from tests.production_support import REDIS, production_profile
 from tests.test_conversation import QUESTIONS
 
@@ -187,3 +188,52 @@ def test_the_deadline_sweep_ran_as_rounds_claimed_across_replicas(production: Pr
     rows = _rows(production.ticket_db, "SELECT name, started_at FROM periodic_rounds")
     # One row per round name (claimed, not one per replica); the review round has its own.
     assert [r[0] for r in rows if r[0] == "deadline_sweep"] == ["deadline_sweep"]
+
+
+def test_a_signed_wechat_url_stays_out_of_nginxs_logs(tmp_path: Path) -> None:
+    """WeChat's signature, nonce and the person's openid travel in the query string; nginx
+    writes the request line into its error log when a web replica fails. nginx as rendered from
+    deploy/nginx/hotline.conf.template, every web replica down: the push gets its 502, the access
+    log records it, and neither log holds a value of the query."""
+    settings = Settings(
+        var_dir=tmp_path,
+        web_port=free_port(),
+        rasa_port=free_port(),
+        action_port=free_port(),
+        web_replicas=1,
+    )
+    where = layout(settings)
+    config = render_nginx(settings, where)
+    nginx = subprocess.Popen(
+        [nginx_executable(), "-p", str(config.parent), "-c", str(config), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    public = f"http://{settings.host}:{where.public_port}"
+    query = {
+        "signature": "5f2b0c1e9d8a7f6e5d4c3b2a1908f7e6d5c4b3a2",
+        "timestamp": str(int(time.time())),
+        "nonce": "1357924680",
+        "openid": "oQx7Zp3sSecretOpenid0123456",
+    }
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if requests.get(f"{public}/nginx-health", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert nginx.poll() is None and time.monotonic() < deadline, "nginx did not start"
+            time.sleep(0.2)
+        response = requests.post(f"{public}/wechat", params=query, data=b"<xml/>", timeout=20)
+        assert response.status_code == 502
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=20)
+    logs = tmp_path / "logs"
+    access = (logs / "nginx-access.log").read_text()
+    error = (logs / "nginx-error.log").read_text() if (logs / "nginx-error.log").exists() else ""
+    assert '"POST /wechat" 502' in access
+    for value in query.values():
+        assert value not in access and value not in error

@@ -4,28 +4,38 @@ protocol (signatures, XML, retries, the 5 s limit) and the bot's real answers.""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import re
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.config import Settings
 from bot.tickets.db import make_session_factory
-from bot.tickets.models import Ticket
+from bot.tickets.models import Conversation, ConversationMessage, Ticket, WeChatTemplateMessage
+from bot.tickets.service import TicketService
 from bot.web import wechat_texts
 from bot.web.gateway import Reply
 from bot.web.keys import GATEWAY
 from tests.conftest import RunningStack
+from tests.console_support import draft
+from tests.gateway_support import answer_ticket
 from tests.wechat_harness import (
+    AES_KEY,
     SECRET,
+    TEMPLATE_ID,
     TOKEN,
+    WeChat,
+    encrypt,
     message_xml,
     new_openid,
     next_msgid,
     running_wechat,
+    sealed,
+    sign,
     signed_query,
     text_xml,
 )
@@ -143,6 +153,87 @@ async def test_a_slow_answer_goes_through_the_customer_service_api(
         assert wechat.api.texts_to(openid) == texts and wechat.relayed(openid) == ["你好"]
 
 
+async def test_a_signed_url_is_refused_when_stale_or_used_for_another_message(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    """A signed URL (nginx's error log writes them) is worth nothing to someone else: refused
+    once its timestamp is 5 minutes off, and refused with any body but the one WeChat signed it
+    for; WeChat delivering the same request again is still answered (once)."""
+    async with running_wechat(stack, tmp_path) as wechat:
+        person, intruder = new_openid(), new_openid()
+        now = int(time.time())
+        for stamp in (now - 301, now + 301):
+            stale = signed_query(timestamp=stamp)
+            response = await wechat.post(text_xml(intruder, "查询工单", next_msgid()), stale)
+            assert response.status == 403
+        url = signed_query()
+        first = text_xml(person, "你好", next_msgid())
+        assert (await wechat.post(first, url)).status == 200
+        forged = text_xml(intruder, "查询我的工单", next_msgid())
+        assert (await wechat.post(forged, url)).status == 403
+        also_forged = text_xml(person, "我要投诉", next_msgid())  # the same person, another body
+        assert (await wechat.post(also_forged, url)).status == 403
+        assert (await wechat.post(first, url)).status == 200  # WeChat's own retry
+        assert wechat.relayed(person) == ["你好"] and wechat.relayed(intruder) == []
+        assert wechat.recorded(intruder) == []
+
+
+async def test_the_server_check_refuses_a_stale_signature(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    async with running_wechat(stack, tmp_path) as wechat:
+        url = f"{wechat.base_url}/wechat"
+        stale = signed_query(timestamp=int(time.time()) - 600, echostr="echo-stale")
+        async with wechat.http.get(url, params=stale) as refused:
+            assert refused.status == 403 and "echo-stale" not in await refused.text()
+        for bad in ("9" * 5000, "12a", ""):
+            query = {**signed_query(echostr="x"), "timestamp": bad}
+            query["signature"] = sign(TOKEN, bad, query["nonce"])
+            async with wechat.http.get(url, params=query) as refused:
+                assert refused.status == 403
+
+
+async def test_the_same_msgid_from_two_people_gets_each_their_own_answer(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    """Answered turns are keyed by (openid, MsgId): a message carrying another person's MsgId
+    while theirs is being answered must not be handed their answer."""
+    async with running_wechat(stack, tmp_path) as wechat:
+        wechat.rasa.delay = 1.0
+        person, other, msgid = new_openid(), new_openid(), next_msgid()
+        mine, theirs = await asyncio.gather(
+            wechat.say(person, "你好", msgid), wechat.say(other, "我要投诉", msgid)
+        )
+        assert GREETING in mine and "描述" in theirs and GREETING not in theirs
+        assert wechat.relayed(person) == ["你好"] and wechat.relayed(other) == ["我要投诉"]
+
+
+async def test_safe_mode_reads_only_signed_envelopes_and_replies_encrypted(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    """安全模式: the message is the AES envelope and msg_signature covers its ciphertext, so a
+    signed URL cannot carry another message; a plaintext body is refused; replies are sealed."""
+    async with running_wechat(stack, tmp_path, aes_key=AES_KEY) as wechat:
+        person, intruder = new_openid(), new_openid()
+        assert GREETING in await wechat.say(person, "你好")  # sealed, and the reply opened
+        plain = text_xml(intruder, "查询工单", next_msgid())
+        assert (await wechat.post(plain, signed_query())).status == 403
+        no_envelope = await wechat.post(plain, signed_query(encrypt_type="aes"))
+        assert no_envelope.status == 400  # signed, but no envelope to read
+        body, query = sealed(text_xml(intruder, "查询工单", next_msgid()))
+        other = encrypt(text_xml(intruder, "我要投诉", next_msgid()))
+        swapped = body.replace(body.split("CDATA[")[2].split("]]")[0], other)
+        assert (await wechat.post(swapped, query)).status == 403  # not what was signed
+        stale_body, stale = sealed(plain, timestamp=int(time.time()) - 400)
+        assert (await wechat.post(stale_body, stale)).status == 403
+        wrong_key = AES_KEY[:-4] + "AAAA"
+        foreign, foreign_query = sealed(plain, aes_key=wrong_key)
+        response = await wechat.post(foreign, foreign_query)
+        assert response.status == 400 and "Traceback" not in await response.text()
+        assert wechat.relayed(intruder) == [] and wechat.recorded(intruder) == []
+        assert wechat.relayed(person) == ["你好"]
+
+
 async def test_rasa_down_is_said_politely(stack: RunningStack, tmp_path: Path) -> None:
     async with running_wechat(stack, tmp_path) as wechat:
         wechat.rasa.down = True
@@ -252,6 +343,74 @@ async def test_out_of_band_messages_reach_the_person(stack: RunningStack, tmp_pa
         ]
         await wechat.say(openid, "1")
         assert wechat.relayed(openid) == ["你好", "/affirm"]
+
+
+async def _quiet_person(wechat: WeChat, hours: float) -> tuple[str, str]:
+    """A person who greeted the account `hours` ago and filed a ticket: (openid, number)."""
+    openid = new_openid()
+    assert GREETING in await wechat.say(openid, "你好")
+    conversation = await wechat.app[GATEWAY].current_conversation("wechat", openid)
+    with wechat.engine.begin() as conn:
+        conn.execute(
+            update(ConversationMessage)
+            .where(ConversationMessage.conversation_id == conversation.id)
+            .values(at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours))
+        )
+    wechat.api.window_closed.add(openid)  # WeChat would refuse a 客服消息 now
+    sender = conversation.rasa_sender_id
+    filed = TicketService(make_session_factory(wechat.engine)).file(draft(sender_id=sender))
+    return openid, filed.number
+
+
+def _template_rows(wechat: WeChat, openid: str) -> list[tuple[str, int, str | None]]:
+    with make_session_factory(wechat.engine)() as session:
+        rows = session.execute(
+            select(
+                WeChatTemplateMessage.state,
+                WeChatTemplateMessage.attempts,
+                WeChatTemplateMessage.last_error,
+            )
+            .join(Conversation, Conversation.id == WeChatTemplateMessage.conversation_id)
+            .where(Conversation.sender_key == openid)
+        ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+async def _settled(wechat: WeChat, openid: str) -> list[tuple[str, int, str | None]]:
+    """The person's template messages once none is pending (the notice and the outbox each run
+    every few seconds)."""
+    for _ in range(300):
+        rows = _template_rows(wechat, openid)
+        if rows and all(state != "pending" for state, _, _ in rows):
+            return rows
+        await asyncio.sleep(0.1)
+    return _template_rows(wechat, openid)
+
+
+async def test_an_answer_after_the_48_hour_window_is_told_by_a_template_message(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    """WeChat takes customer-service messages only within 48 hours of the person's last one; a
+    department's answer after that goes out as a template message, retried while WeChat is busy
+    and given up on when the person no longer follows the account."""
+    async with running_wechat(stack, tmp_path, wechat_template_retry_seconds=0.2) as wechat:
+        openid, number = await _quiet_person(wechat, hours=49)
+        wechat.api.template_errors.append(-1)  # 系统繁忙 once
+        answer_ticket(stack.engine, number)
+        template = await wechat.api.wait_for_template(openid, timeout=30)
+        assert template["template_id"] == TEMPLATE_ID
+        assert template["data"]["character_string1"] == {"value": number}
+        assert template["data"]["phrase2"] == {"value": "已答复"}
+        assert wechat.api.template_calls == 2 and wechat.api.texts_to(openid) == []
+        assert await _settled(wechat, openid) == [("sent", 2, None)]
+        # The record still has the answer, for the conversation the person reopens.
+        assert any(number in m.text for m in wechat.recorded(openid) if m.pushed)
+
+        gone, other = await _quiet_person(wechat, hours=72)
+        wechat.api.template_errors.append(43004)  # 需要接收者关注: no use trying again
+        answer_ticket(stack.engine, other)
+        assert await _settled(wechat, gone) == [("failed", 1, "errcode 43004")]
+        assert wechat.api.template_calls == 3
 
 
 CONVERSATION = ["你好", "我要投诉", "小区门口的路灯坏了两个月，晚上很黑", "城市管理局", "洛龙区"]

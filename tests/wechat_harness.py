@@ -6,13 +6,20 @@ The shared `stack` fixture's web service is left as it is: each test needs its o
 own fake API address and a Rasa it can slow down, which a subprocess started once per session
 cannot give. This app uses the stack's Rasa and ticket database (the gateway's record), so the
 answers are the bot's real ones.
+
+Safe mode (安全模式) is WeChat's side written here from WeChat's description, not with wechatpy:
+AES-256-CBC with the EncodingAESKey (its first 16 bytes the IV), 16 random bytes, the message's
+length (4 bytes, network order), the message, the appid, padded to 32 bytes; msg_signature the
+sha1 of the sorted token, timestamp, nonce and ciphertext.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import secrets
+import struct
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
@@ -23,6 +30,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import test_utils, web
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from sqlalchemy import Engine, select
 
 from bot.tickets.db import make_session_factory
@@ -35,21 +43,68 @@ TOKEN = "hotline-test-token"
 APPID = "wx0123456789abcdef"
 SECRET = "test-secret-0123456789abcdef0123"
 ACCOUNT = "gh_luoyang12345"
+# An EncodingAESKey as the 公众号 admin console makes them: 43 Base64 characters (32 bytes).
+AES_KEY = base64.b64encode(bytes(range(7, 39))).decode().rstrip("=")
+TEMPLATE_ID = "tmpl-ticket-answered-0123456789"
 
 
-def sign(token: str, timestamp: str, nonce: str) -> str:
+def sign(token: str, timestamp: str, nonce: str, *more: str) -> str:
     """WeChat's signature, computed here independently of wechatpy."""
-    return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
+    return hashlib.sha1("".join(sorted([token, timestamp, nonce, *more])).encode()).hexdigest()
 
 
-def signed_query(token: str = TOKEN, **extra: str) -> dict[str, str]:
-    timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
-    return {
-        "signature": sign(token, timestamp, nonce),
-        "timestamp": timestamp,
-        "nonce": nonce,
-        **extra,
-    }
+def signed_query(
+    token: str = TOKEN, *, timestamp: int | None = None, nonce: str | None = None, **extra: str
+) -> dict[str, str]:
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    nonce = nonce or secrets.token_hex(5)
+    return {"signature": sign(token, stamp, nonce), "timestamp": stamp, "nonce": nonce, **extra}
+
+
+def _cipher(aes_key: str) -> Cipher[modes.CBC]:
+    key = base64.b64decode(aes_key + "=")
+    return Cipher(algorithms.AES(key), modes.CBC(key[:16]))
+
+
+def encrypt(xml: str, aes_key: str = AES_KEY, appid: str = APPID) -> str:
+    message = xml.encode()
+    plain = secrets.token_bytes(16) + struct.pack(">I", len(message)) + message + appid.encode()
+    pad = 32 - len(plain) % 32
+    plain += bytes([pad]) * pad
+    encryptor = _cipher(aes_key).encryptor()
+    return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
+
+
+def decrypt(ciphertext: str, aes_key: str = AES_KEY, appid: str = APPID) -> str:
+    decryptor = _cipher(aes_key).decryptor()
+    plain = decryptor.update(base64.b64decode(ciphertext)) + decryptor.finalize()
+    plain = plain[: -plain[-1]]
+    (length,) = struct.unpack(">I", plain[16:20])
+    assert plain[20 + length :].decode() == appid
+    return plain[20 : 20 + length].decode()
+
+
+def sealed(
+    xml: str, *, token: str = TOKEN, aes_key: str = AES_KEY, timestamp: int | None = None
+) -> tuple[str, dict[str, str]]:
+    """A message as WeChat sends it in safe mode: the envelope and its query."""
+    ciphertext = encrypt(xml, aes_key)
+    query = signed_query(token, timestamp=timestamp, encrypt_type="aes")
+    query["msg_signature"] = sign(token, query["timestamp"], query["nonce"], ciphertext)
+    body = (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+        f"<Encrypt><![CDATA[{ciphertext}]]></Encrypt></xml>"
+    )
+    return body, query
+
+
+def opened(reply: str, token: str = TOKEN, aes_key: str = AES_KEY) -> str:
+    """A passive reply in safe mode, checked as WeChat checks it, and decrypted."""
+    root = ET.fromstring(reply)
+    ciphertext = root.findtext("Encrypt") or ""
+    stamp, nonce = root.findtext("TimeStamp") or "", root.findtext("Nonce") or ""
+    assert root.findtext("MsgSignature") == sign(token, stamp, nonce, ciphertext), reply
+    return decrypt(ciphertext, aes_key)
 
 
 def text_xml(openid: str, content: str, msgid: int) -> str:
@@ -120,6 +175,7 @@ class WeChat:
     rasa: RasaProxy
     app: web.Application
     engine: Engine
+    aes_key: str = ""
 
     def recorded(self, openid: str) -> list[ConversationMessage]:
         """The gateway's record of this person's WeChat conversations, oldest first."""
@@ -145,6 +201,8 @@ class WeChat:
     async def post(
         self, body: str | bytes, query: dict[str, str] | None = None
     ) -> aiohttp.ClientResponse:
+        if self.aes_key and query is None and isinstance(body, str):
+            body, query = sealed(body, aes_key=self.aes_key)
         data = body.encode() if isinstance(body, str) else body
         async with self.http.post(
             f"{self.base_url}/wechat",
@@ -174,6 +232,8 @@ class WeChat:
         body = await response.text()
         if body == "success":
             return ""
+        if self.aes_key:
+            body = opened(body, aes_key=self.aes_key)
         root = ET.fromstring(body)
         assert root.findtext("ToUserName") == openid
         assert root.findtext("FromUserName") == ACCOUNT
@@ -192,11 +252,18 @@ def next_msgid() -> int:
 
 @asynccontextmanager
 async def running_wechat(
-    stack: RunningStack, var_dir: Path, *, deadline: float = 20.0
+    stack: RunningStack,
+    var_dir: Path,
+    *,
+    deadline: float = 20.0,
+    aes_key: str = "",
+    **settings_changes: Any,
 ) -> AsyncIterator[WeChat]:
     """`deadline` is long by default: tests of the passive reply must not turn into tests of the
-    machine's load; the deadline's own tests and the measurement set theirs."""
+    machine's load; the deadline's own tests and the measurement set theirs. `aes_key` puts the
+    account in safe mode (the harness then seals every message and opens every reply)."""
     api = FakeWeChatAPI(APPID, SECRET)
+    api.template_ids.add(TEMPLATE_ID)
     await api.start()
     rasa = RasaProxy(stack.settings.rasa_url)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
@@ -211,13 +278,16 @@ async def running_wechat(
             wechat_secret=SECRET,
             wechat_api_base=api.api_base,
             wechat_deadline_seconds=deadline,
+            wechat_aes_key=aes_key,
+            wechat_answer_template=TEMPLATE_ID,
+            **settings_changes,
         )
         app = create_app(settings)
         server = test_utils.TestServer(app, host="127.0.0.1")
         await server.start_server()
         try:
             base_url = str(server.make_url("")).rstrip("/")
-            yield WeChat(base_url, http, api, rasa, app, stack.engine)
+            yield WeChat(base_url, http, api, rasa, app, stack.engine, aes_key)
         finally:
             await server.close()
             await proxy.close()

@@ -4,6 +4,8 @@ The outbox claim: a `ticket_notices` row per ticket event, inserted in the same 
 pushed message. Its unique event id means that of several processes or replicas polling at once,
 exactly one records the notice; the others' inserts fail and they move on. Delivery (SSE …) comes
 after the commit and may miss a person who is not connected — the message stays in their thread.
+A WeChat person whose customer-service window has closed also gets a template message, queued in
+the same transaction (bot/tickets/wechat_store.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.tickets.conversations import ConversationStore, utcnow
 from bot.tickets.models import Conversation, ConversationMessage, Ticket, TicketEvent, TicketNotice
+from bot.tickets.wechat_store import enqueue_answered
 
 # The lifecycle action whose note is the department's answer (data/hotline/ticket_states.yml).
 ANSWER_ACTION = "answer"
@@ -48,7 +51,9 @@ def claim_answer_notices(sessions: sessionmaker[Session]) -> list[Claimed]:
     since = utcnow() - NOTICE_HORIZON
     with sessions() as session:
         pending = session.execute(
-            select(TicketEvent.id, TicketEvent.note, Ticket.number, Ticket.sender_id)
+            select(
+                TicketEvent.id, TicketEvent.note, TicketEvent.at, Ticket.number, Ticket.sender_id
+            )
             .join(Ticket, Ticket.id == TicketEvent.ticket_id)
             .outerjoin(TicketNotice, TicketNotice.ticket_event_id == TicketEvent.id)
             .where(
@@ -60,7 +65,7 @@ def claim_answer_notices(sessions: sessionmaker[Session]) -> list[Claimed]:
             .limit(BATCH)
         ).all()
     claimed = []
-    for event_id, note, number, sender_id in pending:
+    for event_id, note, event_at, number, sender_id in pending:
         try:
             with sessions.begin() as session:
                 conversation = store.by_rasa_sender(session, sender_id)
@@ -76,6 +81,16 @@ def claim_answer_notices(sessions: sessionmaker[Session]) -> list[Claimed]:
                 text = ANSWER_NOTICE.format(number=number, reply=note or "")
                 rows = store.record_push(session, conversation.id, [NoticeText(text)], "out")
                 notice.message_id = rows[0].id
+                # WeChat after its 48-hour window: the pushed message cannot reach the person,
+                # a template message (queued here, so exactly once) tells them instead.
+                enqueue_answered(
+                    session,
+                    notice_id=notice.id,
+                    conversation=conversation,
+                    number=number,
+                    event_at=event_at,
+                    now=utcnow(),
+                )
                 claimed.append(Claimed(conversation, rows))
         except IntegrityError:
             continue  # another process or replica claimed it first

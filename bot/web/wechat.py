@@ -11,14 +11,22 @@ the passive reply and otherwise delivers the same message again (three times, 5 
 - an answer not ready by `wechat_deadline_seconds` (4.5 s) is answered "success" (WeChat then
   stops retrying) and sent through the customer-service API as soon as it is ready.
 
+A request is taken only when its signature holds, its timestamp is fresh and its (timestamp,
+nonce) was not seen with another body; in safe mode the message is the signed AES envelope's
+(bot/web/wechat_auth.py). Answered turns are keyed by (openid, MsgId): a MsgId is WeChat's per
+account counter, and a message claiming another person's MsgId must not be given their answer.
+
 The bot's buttons are written as numbered choices and a typed number is turned back into the
-button's payload (bot/web/wechat_reply.py). Only plaintext mode is supported (no AES envelope).
+button's payload (bot/web/wechat_reply.py). After WeChat's 48-hour customer-service window a
+ticket's answer is told by a template message (bot/web/wechat_outbox.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
@@ -27,17 +35,25 @@ from xml.parsers.expat import ExpatError
 
 from aiohttp import web
 from wechatpy import parse_message
-from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.replies import TextReply
-from wechatpy.utils import check_signature
 
 from bot.config import Settings
-from bot.tickets.conversations import message_json
+from bot.tickets.conversations import message_json, utcnow
 from bot.tickets.models import Conversation
+from bot.tickets.wechat_store import claim_nonce, window_open_in
 from bot.web import wechat_texts as texts
 from bot.web.gateway import Gateway, Refused, Reply
 from bot.web.keys import GATEWAY, SETTINGS
+from bot.web.periodic import periodic
 from bot.web.wechat_api import CustomerService, person_tag
+from bot.web.wechat_auth import (
+    FRESH_SECONDS,
+    NotFromWeChat,
+    Unreadable,
+    WeChatAuth,
+    aes_key_problem,
+)
+from bot.web.wechat_outbox import TemplateOutbox
 from bot.web.wechat_reply import MAX_TEXT_BYTES, last_offered, render, translate_choice
 
 logger = logging.getLogger("bot.web.wechat")
@@ -70,15 +86,16 @@ class WeChatChannel:
     settings: Settings
     gateway: Gateway
     service: CustomerService
-    turns: OrderedDict[str, _Turn] = field(default_factory=OrderedDict)
+    turns: OrderedDict[tuple[str, str], _Turn] = field(default_factory=OrderedDict)
     background: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def answer(self, openid: str, text: str, external_id: str) -> str | None:
         """The text to reply passively, or None when the answer goes (or went) another way."""
-        turn = self.turns.get(external_id)
+        key = (openid, external_id)
+        turn = self.turns.get(key)
         if turn is None:
             turn = _Turn(asyncio.create_task(self._prepare(openid, text, external_id)))
-            self.turns[external_id] = turn
+            self.turns[key] = turn
             while len(self.turns) > RECENT_TURNS:
                 self.turns.popitem(last=False)
         elif turn.pushed:
@@ -127,9 +144,18 @@ class WeChatChannel:
 
     async def push(self, conversation: Conversation, replies: list[Reply]) -> bool:
         """The gateway's pusher for WeChat: out-of-band messages (an operator's words, "your
-        ticket was answered"), already recorded, go out by the customer-service API."""
+        ticket was answered"), already recorded, go out by the customer-service API — while
+        its 48-hour window is open; after that WeChat refuses them, and a ticket's answer goes
+        by the template outbox instead (queued when the notice was claimed)."""
         text = render(replies)
-        return bool(text) and await self.service.send_text(conversation.sender_key, text)
+        if not text:
+            return False
+        openid = conversation.sender_key
+        sessions = self.gateway.store.sessions
+        if not await self.gateway.run(window_open_in, sessions, openid, utcnow()):
+            logger.info("customer-service window closed for %s: not sent", person_tag(openid))
+            return False
+        return await self.service.send_text(openid, text)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -147,21 +173,7 @@ class WeChatChannel:
 
 
 CHANNEL_KEY = web.AppKey("wechat_channel", WeChatChannel)
-
-
-def _signed(request: web.Request) -> bool:
-    settings = request.app[SETTINGS]
-    query = request.query
-    try:
-        check_signature(
-            settings.wechat_token,
-            query.get("signature", ""),
-            query.get("timestamp", ""),
-            query.get("nonce", ""),
-        )
-    except InvalidSignatureException:
-        return False
-    return True
+AUTH_KEY = web.AppKey("wechat_auth", WeChatAuth)
 
 
 def _channel(request: web.Request) -> WeChatChannel:
@@ -169,46 +181,77 @@ def _channel(request: web.Request) -> WeChatChannel:
 
 
 async def verify(request: web.Request) -> web.Response:
-    """WeChat's server check when the URL is configured: echo `echostr` if the signature holds."""
-    if not _signed(request):
-        raise web.HTTPForbidden()
+    """WeChat's server check when the URL is configured: echo `echostr` if the signature holds
+    and is fresh (the echo is plain in every mode of a 公众号)."""
+    try:
+        request.app[AUTH_KEY].signed(request.query)
+    except NotFromWeChat:
+        raise web.HTTPForbidden() from None
     return web.Response(text=request.query.get("echostr", ""))
 
 
-def _passive(message: Any, text: str | None) -> web.Response:
+def _passive(auth: WeChatAuth, message: Any, text: str | None) -> web.Response:
     if not text:
         return web.Response(text="success")
     reply = TextReply(message=message, content=text)
-    return web.Response(text=reply.render(), content_type="application/xml")
+    return web.Response(text=auth.reply(reply.render()), content_type="application/xml")
 
 
-async def receive(request: web.Request) -> web.Response:
-    """One pushed message or event → a passive reply (XML) or "success"."""
-    if not _signed(request):
-        raise web.HTTPForbidden()
+async def _authentic(request: web.Request) -> bytes:
+    """The message's XML from a request WeChat sent now, for the first time; else 403 (before the
+    body is read when the query already fails), 413 or 400."""
+    auth = request.app[AUTH_KEY]
+    try:
+        signed = auth.signed(request.query)
+    except NotFromWeChat:
+        raise web.HTTPForbidden() from None
     if (request.content_length or 0) > MAX_BODY_BYTES:
         raise web.HTTPRequestEntityTooLarge(MAX_BODY_BYTES, request.content_length or 0)
     body = await request.read()
     if len(body) > MAX_BODY_BYTES:
         raise web.HTTPRequestEntityTooLarge(MAX_BODY_BYTES, len(body))
     try:
-        message = parse_message(body)
+        xml = auth.message(request.query, body, signed)
+    except NotFromWeChat:
+        raise web.HTTPForbidden() from None
+    except Unreadable:
+        raise web.HTTPBadRequest() from None
+    gateway = request.app[GATEWAY]
+    digest = hashlib.sha256(body).hexdigest()
+    oldest = int(time.time()) - FRESH_SECONDS
+    first = await gateway.run(
+        claim_nonce, gateway.store.sessions, signed.timestamp, signed.nonce, digest, oldest
+    )
+    if not first:
+        logger.warning("a replayed WeChat signature was refused")
+        raise web.HTTPForbidden()
+    return xml
+
+
+async def receive(request: web.Request) -> web.Response:
+    """One pushed message or event → a passive reply (XML) or "success"."""
+    xml = await _authentic(request)
+    try:
+        message = parse_message(xml)
     except (ExpatError, KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError):
         raise web.HTTPBadRequest() from None
     if message is None or not message.source:
         raise web.HTTPBadRequest()
     channel = _channel(request)
+    auth = request.app[AUTH_KEY]
     openid = str(message.source)
     if message.type == "text":
-        return _passive(message, await _text(channel, openid, str(message.content or ""), message))
+        text = await _text(channel, openid, str(message.content or ""), message)
+        return _passive(auth, message, text)
     if message.type == "voice" and str(message.recognition or "").strip():
         # With 语音识别 on in the account, WeChat sends its transcript: answered as typed text.
-        return _passive(message, await _text(channel, openid, str(message.recognition), message))
+        text = await _text(channel, openid, str(message.recognition), message)
+        return _passive(auth, message, text)
     if message.type in NOT_TEXT_TYPES:
-        return _passive(message, texts.NOT_TEXT)
+        return _passive(auth, message, texts.NOT_TEXT)
     if message.type == "event":
-        return _passive(message, await _event(channel, openid, message))
-    return _passive(message, texts.EVENT_HINT)
+        return _passive(auth, message, await _event(channel, openid, message))
+    return _passive(auth, message, texts.EVENT_HINT)
 
 
 async def _text(channel: WeChatChannel, openid: str, content: str, message: Any) -> str | None:
@@ -243,13 +286,32 @@ def setup_wechat(app: web.Application) -> None:
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
+        app[AUTH_KEY] = _auth(settings)
         gateway = app[GATEWAY]
-        channel = WeChatChannel(
-            settings=settings, gateway=gateway, service=CustomerService(settings)
-        )
+        service = CustomerService(settings)
+        channel = WeChatChannel(settings=settings, gateway=gateway, service=service)
         gateway.register_pusher(CHANNEL, channel.push)
         app[CHANNEL_KEY] = channel
-        yield
+        outbox = TemplateOutbox(settings, gateway.store.sessions, service)
+        async with periodic(
+            "wechat template messages", settings.notice_poll_seconds, outbox.send_due
+        ):
+            yield
         await channel.close()
 
     app.cleanup_ctx.append(lifetime)
+
+
+def _auth(settings: Settings) -> WeChatAuth:
+    """The request check for this account; a malformed AES key stops the start-up, and the
+    production profile in plaintext mode says loudly what it risks."""
+    if settings.wechat_aes_key:
+        problem = aes_key_problem(settings.wechat_aes_key)
+        if problem:
+            raise SystemExit(problem)
+    elif settings.profile == "production":
+        logger.warning(
+            "WeChat in plaintext mode: the signature does not cover the message; set"
+            " HOTLINE_WECHAT_AES_KEY and the account's 安全模式 (docs/wechat.md)"
+        )
+    return WeChatAuth(settings.wechat_token, settings.wechat_appid, settings.wechat_aes_key)

@@ -2,7 +2,9 @@
 
 Two kinds of message need it: an answer the bot did not have ready within WeChat's 5 s (the
 passive reply is then "success" and the answer follows here), and out-of-band messages the
-gateway pushes (an operator's words, "your ticket was answered"). wechatpy's client is
+gateway pushes (an operator's words, "your ticket was answered"). WeChat delivers those only
+within 48 hours of the person's last message; after that a ticket's answer is told by a template
+message (`send_template`, sent from the outbox in bot/web/wechat_outbox.py). wechatpy's client is
 synchronous (requests), so every call runs in a worker thread; the access token is fetched and
 cached by wechatpy itself, from the same configurable base URL as the messages (tests point it
 at a local fake, production at https://api.weixin.qq.com/cgi-bin/).
@@ -78,6 +80,26 @@ class CustomerService:
                 )
                 return False
         return True
+
+    async def send_template(
+        self, openid: str, template_id: str, data: dict[str, dict[str, str]]
+    ) -> int | str | None:
+        """A template message (not bound to the 48-hour window). None when WeChat took it; else
+        WeChat's errcode, or the name of the network error (for the outbox to retry or give up)."""
+        try:
+            await asyncio.to_thread(self.client.message.send_template, openid, template_id, data)
+        except WeChatClientException as exc:
+            errcode = getattr(exc, "errcode", None)
+            logger.warning(
+                "template message to %s refused (errcode %s)", person_tag(openid), errcode
+            )
+            return int(errcode) if isinstance(errcode, int) else type(exc).__name__
+        except requests.RequestException as exc:
+            logger.warning(
+                "template message to %s failed (%s)", person_tag(openid), type(exc).__name__
+            )
+            return type(exc).__name__
+        return None
 
     def close(self) -> None:
         self.client._http.close()
