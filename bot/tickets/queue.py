@@ -9,11 +9,10 @@ Overdue is computed in SQL from the deadline of the step each state waits for, a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.tickets.models import Handoff, Ticket
@@ -97,18 +96,11 @@ def page(
     return rows, (rows[-1].id if more and rows else None)
 
 
-def every(
-    sessions: sessionmaker[Session], f: QueueFilter, now: dt.datetime, *, limit: int
-) -> Iterator[Ticket]:
-    """All matching tickets (for exports), newest first, fetched a page at a time."""
-    after: int | None = None
-    given = 0
-    while given < limit:
-        rows, after = page(sessions, f, now, after_id=after, size=min(1000, limit - given))
-        yield from rows
-        given += len(rows)
-        if after is None:
-            return
+def count(sessions: sessionmaker[Session], f: QueueFilter, now: dt.datetime, *, limit: int) -> int:
+    """How many tickets match, counting no further than `limit`."""
+    matching = filtered(f, now).with_only_columns(Ticket.id).limit(limit).subquery()
+    with sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(matching)) or 0)
 
 
 def waiting_handoffs(sessions: sessionmaker[Session], limit: int = 200) -> list[Handoff]:
