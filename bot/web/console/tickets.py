@@ -19,6 +19,7 @@ from bot.tickets.accounts import Account
 from bot.tickets.lifecycle import IllegalTransition
 from bot.tickets.models import Ticket
 from bot.tickets.service import UnknownTicket
+from bot.tickets.ticket_transcript import ticket_part
 from bot.web.console import ticket_view
 from bot.web.console.access import audit, current_user, may_act, requires
 from bot.web.console.keys import SERVICE, SESSIONS
@@ -103,12 +104,16 @@ async def _ticket_page(
 ) -> web.Response:
     account = current_user(request)
     moment = now()
-    messages = await db(queue.transcript, request.app[SESSIONS], ticket.sender_id)
+    # Only this ticket's part of its conversation; none of it for a department when the
+    # conversation also filed a ticket it may not read (bot/tickets/ticket_transcript.py).
+    reader = account.department if account.role == "department" else None
+    part = await db(ticket_part, request.app[SESSIONS], ticket, department=reader)
     return await render(
         request,
         "ticket.html",
         {
-            "transcript": ticket_view.transcript(ticket, messages, account, reveal),
+            "transcript": ticket_view.transcript(ticket, part.messages, account, reveal),
+            "transcript_withheld": part.withheld,
             "t": ticket_view.row(ticket, account, moment, reveal),
             "ticket": ticket,
             "events": ticket_view.events(ticket, list(ticket.events), account, reveal),
