@@ -412,6 +412,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     enterprise_cli.add_arguments(enterprise_add)
     enterprise_add.set_defaults(func=enterprise_cli.cmd_enterprise_add)
+    enterprise_pending = enterprise_sub.add_parser(
+        "pending", help="list the accounts waiting to be verified"
+    )
+    enterprise_pending.set_defaults(func=enterprise_cli.cmd_enterprise_pending)
+    for decision, help_text in (
+        ("verify", "verify an account as the company's (audited, reason required)"),
+        ("refuse", "refuse an account's claim: it files nothing new (audited, reason required)"),
+    ):
+        decide = enterprise_sub.add_parser(decision, help=help_text)
+        enterprise_cli.add_decision_arguments(decide)
+        decide.set_defaults(func=getattr(enterprise_cli, f"cmd_enterprise_{decision}"))
     enterprise_suspend = enterprise_sub.add_parser(
         "suspend", help="stop an enterprise's token and pages (403) until reinstated"
     )

@@ -150,6 +150,9 @@ def _url_parts(url: str, what: str) -> tuple[str, int | None, str, str]:
     )
 
 
+REDIS_TIMEOUT_SECONDS = 2
+
+
 def write_production_endpoints(settings: Settings, where: Layout) -> Path:
     """Rasa's endpoints for the profile. Passwords are `${…}` references that Rasa fills from
     its environment when it reads the file, so no secret is written to disk."""
@@ -175,6 +178,10 @@ def write_production_endpoints(settings: Settings, where: Layout) -> Path:
             "db": int(redis_db or 1),
             "password": "${HOTLINE_REDIS_PASSWORD}",
             "key_prefix": "hotline",
+            # Rasa's default is 10 s per command (connecting included): a Redis that stopped
+            # answering would hold every message that long before the polite answer
+            # (bot/rasa_faults.py); a lock store on the private network answers in milliseconds.
+            "socket_timeout": REDIS_TIMEOUT_SECONDS,
         },
         "event_broker": {
             # Rasa's pika broker, every string masked first (phone and ID numbers).

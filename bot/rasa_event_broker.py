@@ -12,6 +12,7 @@ endpoints-production.yml (`type: bot.rasa_event_broker.MaskedPikaEventBroker`).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import re
 import threading
@@ -23,6 +24,14 @@ from rasa.core.brokers.pika import PikaEventBroker
 from bot.domain.privacy import mask_text
 
 logger = logging.getLogger(__name__)
+_pika_logger = logging.getLogger("rasa.core.brokers.pika")
+
+
+def _quiet_failed_attempts(record: logging.LogRecord) -> bool:
+    """Rasa's "Connecting to … failed" line, which would repeat every few seconds while RabbitMQ
+    is down; MaskedPikaEventBroker logs the outage itself."""
+    return not str(record.msg).startswith("Connecting to '")
+
 
 # A phone or ID number has at least 7 digits, single spaces or dashes allowed between them
 # (138 1234 5678); most strings of an event (intent and action names) have not, and skip the
@@ -61,6 +70,8 @@ class MaskedPikaEventBroker(PikaEventBroker):  # type: ignore[misc]
 
     MAX_WAITING = 20_000
     BATCH = 200
+    # How often "RabbitMQ is still unreachable" is logged while it is down (connect attempts).
+    REPORT_EVERY = 12
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.pop("event_loop", None)
@@ -72,12 +83,53 @@ class MaskedPikaEventBroker(PikaEventBroker):  # type: ignore[misc]
         self._thread.start()
         self._waiting: deque[tuple[dict[str, Any], dict[str, str] | None]] = deque()
         self._sender: asyncio.Task[None] | None = None
+        self._connecting: concurrent.futures.Future[None] | None = None
         self.dropped = 0
 
     async def connect(self) -> None:
-        """Connect on the broker's own loop (Rasa awaits this from its loop)."""
-        future = asyncio.run_coroutine_threadsafe(super().connect(), self._thread_loop)
-        await asyncio.wrap_future(future)
+        """Start connecting on the broker's own loop and return at once.
+
+        Rasa awaits this while it starts, and its PikaEventBroker gives up after its attempts
+        (20 × 5 s) by failing the start: with RabbitMQ down no citizen could be answered,
+        although nothing a conversation needs is in the queue. Here the connection is made in
+        the background, retried until it succeeds; events published meanwhile wait in the
+        bounded deque (beyond MAX_WAITING they are dropped and counted) and are sent once it
+        is up, with a log line saying how many waited and how many were dropped."""
+        self._connecting = asyncio.run_coroutine_threadsafe(
+            self._keep_connecting(), self._thread_loop
+        )
+
+    async def _keep_connecting(self) -> None:
+        # One attempt per call of Rasa's connect, so this loop decides how often to try and
+        # what to log; Rasa's own error line for each failed attempt is left out.
+        self._connection_attempts = 1
+        _pika_logger.addFilter(_quiet_failed_attempts)
+        failures = 0
+        while True:
+            try:
+                await PikaEventBroker.connect(self)
+                break
+            except Exception as error:  # noqa: BLE001 — aio_pika raises many kinds; retry all
+                failures += 1
+                if failures == 1 or failures % self.REPORT_EVERY == 0:
+                    logger.error(
+                        "RabbitMQ unreachable (%s), %d attempts so far: conversations go on, "
+                        "events wait (%d waiting, %d dropped)",
+                        type(error).__name__,
+                        failures,
+                        len(self._waiting),
+                        self.dropped,
+                    )
+                await asyncio.sleep(self._retry_delay_in_seconds)
+        if failures:
+            logger.warning(
+                "RabbitMQ reachable again after %d failed attempts: publishing %d waiting "
+                "events; %d were dropped while it was down",
+                failures,
+                len(self._waiting),
+                self.dropped,
+            )
+        self._start_sender()
 
     def publish(self, event: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         if len(self._waiting) >= self.MAX_WAITING:
@@ -97,7 +149,8 @@ class MaskedPikaEventBroker(PikaEventBroker):  # type: ignore[misc]
             self._sender = self._thread_loop.create_task(self._send_waiting())
 
     async def _send_waiting(self) -> None:
-        while self._waiting:
+        # Not connected yet: the events wait; the connection starts the sender when it is up.
+        while self._waiting and self._exchange is not None:
             count = min(len(self._waiting), self.BATCH)
             batch = [self._waiting.popleft() for _ in range(count)]
             results = await asyncio.gather(
@@ -109,6 +162,8 @@ class MaskedPikaEventBroker(PikaEventBroker):  # type: ignore[misc]
                 logger.error("%d of %d events not published: %r", len(failed), count, failed[0])
 
     async def _flush_and_close(self) -> None:
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()
         if self._sender is not None and not self._sender.done():
             try:
                 await asyncio.wait_for(asyncio.shield(self._sender), timeout=10)

@@ -12,6 +12,11 @@ Rasa 3.6's own behaviour, and why each is changed here:
   kept (the form's slots are untouched: the failed action's events never happened), and the turn
   ends with action_listen, so their next message continues the same form. A validation
   rejection (ActionExecutionRejection) is not a failure and keeps Rasa's handling.
+- **A lock store that fails** (Redis down, production profile) raises out of Rasa's
+  `Agent.handle_message` before the turn starts: the REST call answers 500, after up to Rasa's
+  10 s socket timeout per Redis command. Here the person is told at once, politely, that the
+  system is busy and to send the message again (nothing of it was processed); releasing a lock
+  after a turn that was served is not allowed to fail the turn (the lock expires by itself).
 - **A tracker store that fails** makes Rasa's FailSafeTrackerStore fall back to a tracker in
   memory: the conversation silently restarts on a blank tracker (retrieve) or the turn is kept
   only in this process (save). Here the error is raised: the REST call fails with 500, the
@@ -70,7 +75,45 @@ def install() -> None:
     endpoints_module.DEFAULT_REQUEST_TIMEOUT = seconds  # type: ignore[attr-defined]
     _answer_failed_actions(MessageProcessor, system_text("action_failed"))
     _fail_loudly(FailSafeTrackerStore, MessageProcessor, system_text("tracker_failed"))
+    _answer_lock_store_failures(system_text("lock_store_failed"))
     setattr(MessageProcessor, _MARK, True)
+
+
+def _answer_lock_store_failures(text: str) -> None:
+    from rasa.core.agent import Agent
+    from rasa.core.lock_store import LockError, LockStore
+    from redis.exceptions import RedisError
+
+    original_handle = Agent.handle_message
+    original_cleanup = LockStore.cleanup
+
+    async def handle_message(self: Any, message: Any) -> Any:
+        try:
+            return await original_handle(self, message)
+        except (LockError, RedisError) as error:
+            # LockError also means a turn waited its lock out (another message of the same
+            # conversation held it): the same answer fits — send it again.
+            logger.error(
+                "lock store failed (%s): the person was asked to resend", type(error).__name__
+            )
+            channel = message.output_channel
+            collected = getattr(channel, "messages", None)
+            if isinstance(collected, list):
+                collected.clear()
+            await channel.send_text_message(message.sender_id, text)
+            return None
+
+    def cleanup(self: Any, conversation_id: str, ticket_number: int) -> None:
+        try:
+            original_cleanup(self, conversation_id, ticket_number)
+        except RedisError as error:
+            logger.error(
+                "lock store failed releasing a lock (%s): it expires by itself",
+                type(error).__name__,
+            )
+
+    Agent.handle_message = handle_message  # type: ignore[method-assign]
+    LockStore.cleanup = cleanup  # type: ignore[method-assign]
 
 
 def _answer_failed_actions(processor_class: Any, text: str) -> None:

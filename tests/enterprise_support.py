@@ -41,7 +41,7 @@ class Service:
             **overrides,
         }
         response = requests.post(f"{self.url}/api/v1/enterprise/register", json=body, timeout=30)
-        assert response.status_code == 201, response.text
+        assert response.status_code == 202, response.text
         data = response.json()
         return data["enterprise"], data["token"]
 

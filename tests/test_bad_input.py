@@ -323,7 +323,7 @@ def _register(web: str) -> str:
         "phone": "13837901234",
     }
     response = requests.post(f"{web}/api/v1/enterprise/register", json=body, timeout=30)
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
     return str(response.json()["token"])
 
 

@@ -1,10 +1,15 @@
-"""The one-click form in headless Chromium on a 390 px wide phone screen (real stack)."""
+"""The one-click form in headless Chromium on a 390 px wide phone screen (real stack): a new
+account files while it waits to be verified; once verified, its chat link asks on a page that
+names the company and only the button opens the chat."""
 
 from __future__ import annotations
 
 import pytest
 import requests
 
+from bot.tickets.db import make_session_factory
+from bot.tickets.enterprises import EnterpriseRegistry
+from bot.tickets.secret_keys import load_or_create_key
 from tests.conftest import RunningStack
 from tests.enterprise_support import make_uscc
 from tests.test_web import _screenshot, browser  # noqa: F401 — the shared Chromium fixture
@@ -26,7 +31,7 @@ def test_an_enterprise_signs_in_and_files_with_one_click(stack: RunningStack, br
         },
         timeout=30,
     )
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 202, registered.text
     token = registered.json()["token"]
     browser.set_window_size(390, 844)
     browser.get(f"{base}/enterprise/report")
@@ -35,6 +40,8 @@ def test_an_enterprise_signs_in_and_files_with_one_click(stack: RunningStack, br
     wait = WebDriverWait(browser, 60)
     profile = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=profile]"))
     assert "洛阳宏图贸易有限公司" in profile.text and "赵敏" in profile.text
+    assert "待核实" in profile.text
+    assert not browser.find_elements(By.ID, "chat-link")  # the chat speaks for verified ones
     session = browser.get_cookie("ent_session")
     assert session and session["httpOnly"] and session["sameSite"] == "Strict"
     browser.find_element(By.ID, "respondent").send_keys("西工区市场监管局")
@@ -56,3 +63,17 @@ def test_an_enterprise_signs_in_and_files_with_one_click(stack: RunningStack, br
         timeout=30,
     ).json()
     assert [item["number"] for item in listed["items"]] == [number]
+
+    registry = EnterpriseRegistry(
+        make_session_factory(stack.engine),
+        load_or_create_key(stack.settings.var_dir, stack.settings.enterprise_key),
+    )
+    registry.verify(registered.json()["enterprise"]["id"], "电话核实", by="op")
+    browser.get(f"{base}/enterprise/report")
+    status = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=verification]"))
+    assert "已核实" in status.text
+    browser.find_element(By.ID, "chat-link").click()
+    asked = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=chat-enterprise]"))
+    assert "洛阳宏图贸易有限公司" in asked.text and "/enterprise/chat" in browser.current_url
+    browser.find_element(By.ID, "chat-confirm").click()
+    wait.until(lambda d: d.current_url.rstrip("/") == base)

@@ -3,13 +3,14 @@ the facts said so far — through the real web service, Rasa and action server."
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
 import requests
 
 from bot.tickets.db import make_session_factory
-from bot.tickets.enterprises import EnterpriseRegistry
+from bot.tickets.enterprises import EnterpriseProfile, EnterpriseRegistry
 from bot.tickets.secret_keys import load_or_create_key
 from tests.conftest import RunningStack
 from tests.test_conversation import TICKET_RE
@@ -31,9 +32,19 @@ def _registry(stack: RunningStack) -> EnterpriseRegistry:
     return EnterpriseRegistry(make_session_factory(stack.engine), key)
 
 
+def _verified(registry: EnterpriseRegistry, **values: str) -> tuple[EnterpriseProfile, str]:
+    """A registered account an operator has verified: only such an account speaks for its
+    company in the chat."""
+    profile, token = registry.register(**values)
+    verified = registry.verify(profile.id, "电话核实", by="op")
+    assert verified is not None
+    return verified, token
+
+
 def test_an_enterprise_from_its_page_files_with_one_click(stack: RunningStack) -> None:
     registry = _registry(stack)
-    profile, _token = registry.register(
+    profile, _token = _verified(
+        registry,
         name="洛阳恒信精密机械有限公司",
         uscc=_uscc(uuid.uuid4().int),
         contact_name="周建华",
@@ -41,10 +52,17 @@ def test_an_enterprise_from_its_page_files_with_one_click(stack: RunningStack) -
     )
     code = registry.issue_chat_link(profile.id)
     browser = requests.Session()
-    opened = browser.get(
-        f"{stack.settings.web_url}/enterprise/chat", params={"code": code}, timeout=30
-    )
+    link = f"{stack.settings.web_url}/enterprise/chat"
+    # Opening the link (a GET, which nginx may repeat) only asks, naming the enterprise.
+    for _ in range(2):
+        asked = browser.get(link, params={"code": code}, timeout=30)
+        assert asked.status_code == 200 and profile.name in asked.text
+        assert 'id="chat-confirm-form"' in asked.text and "/api/chat" not in asked.text
+    forged = browser.post(link, data={"code": code, "csrf_token": "0" * 64}, timeout=30)
+    assert forged.status_code == 403
+    opened = browser.post(link, data={"code": code, "csrf_token": _csrf(asked.text)}, timeout=30)
     assert opened.status_code == 200 and "12345" in opened.text  # redirected to the chat page
+    assert opened.url.rstrip("/") == stack.settings.web_url
 
     def say(text: str) -> str:
         reply = browser.post(
@@ -65,11 +83,17 @@ def test_an_enterprise_from_its_page_files_with_one_click(stack: RunningStack) -
     assert ticket.caller_type == "enterprise" and ticket.enterprise_name == profile.name
     assert ticket.phone == "13838001234" and ticket.caller_name == "周建华"
     assert ticket.amount == 200000
-    # The link is single use.
-    again = browser.get(
-        f"{stack.settings.web_url}/enterprise/chat", params={"code": code}, timeout=30
-    )
+    # The link is single use: neither asked again nor redeemed again.
+    again = browser.get(link, params={"code": code}, timeout=30)
     assert again.status_code == 400 and "失效" in again.text
+    twice = browser.post(link, data={"code": code, "csrf_token": _csrf(asked.text)}, timeout=30)
+    assert twice.status_code == 400 and "失效" in twice.text
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
+    assert found, html
+    return found.group(1)
 
 
 def _tickets_of_all(stack: RunningStack) -> list:
@@ -82,17 +106,29 @@ def _tickets_of_all(stack: RunningStack) -> list:
 
 
 def test_a_forged_or_expired_link_is_refused(stack: RunningStack) -> None:
-    reply = requests.get(
-        f"{stack.settings.web_url}/enterprise/chat", params={"code": "forged"}, timeout=30
-    )
+    link = f"{stack.settings.web_url}/enterprise/chat"
+    browser = requests.Session()
+    reply = browser.get(link, params={"code": "forged"}, timeout=30)
     assert reply.status_code == 400 and "失效" in reply.text
+    registry = _registry(stack)
+    profile, _token = _verified(
+        registry,
+        name="洛阳恒信精密机械有限公司",
+        uscc=_uscc(uuid.uuid4().int),
+        contact_name="周建华",
+        phone="13838001234",
+    )
+    asked = browser.get(link, params={"code": registry.issue_chat_link(profile.id)}, timeout=30)
+    posted = browser.post(
+        link, data={"code": "forged", "csrf_token": _csrf(asked.text)}, timeout=30
+    )
+    assert posted.status_code == 400 and "失效" in posted.text
 
 
 def test_the_enterprise_page_opens_the_chat_with_its_profile(stack: RunningStack) -> None:
-    import re
-
     registry = _registry(stack)
-    profile, token = registry.register(
+    profile, token = _verified(
+        registry,
         name="洛阳鼎盛建材有限公司",
         uscc=_uscc(uuid.uuid4().int),
         contact_name="孙丽",
@@ -101,23 +137,27 @@ def test_the_enterprise_page_opens_the_chat_with_its_profile(stack: RunningStack
     web = stack.settings.web_url
     browser = requests.Session()
 
-    def csrf(html: str) -> str:
-        found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
-        assert found, html
-        return found.group(1)
-
     signin = browser.get(f"{web}/enterprise/report", timeout=30)
     browser.post(
         f"{web}/enterprise/signin",
-        data={"token": token, "csrf_token": csrf(signin.text)},
+        data={"token": token, "csrf_token": _csrf(signin.text)},
         timeout=30,
     )
     page = browser.get(f"{web}/enterprise/report", timeout=30)
     assert "在对话中反映" in page.text
     forged = browser.post(f"{web}/enterprise/chat-link", data={"csrf_token": "0"}, timeout=30)
     assert forged.status_code == 403
+    asked = browser.post(
+        f"{web}/enterprise/chat-link", data={"csrf_token": _csrf(page.text)}, timeout=30
+    )
+    assert asked.status_code == 200 and profile.name in asked.text  # the page that asks
     opened = browser.post(
-        f"{web}/enterprise/chat-link", data={"csrf_token": csrf(page.text)}, timeout=30
+        f"{web}/enterprise/chat",
+        data={
+            "code": re.search(r'name="code" value="([^"]+)"', asked.text).group(1),  # type: ignore[union-attr]
+            "csrf_token": _csrf(asked.text),
+        },
+        timeout=30,
     )
     assert opened.status_code == 200 and opened.url.rstrip("/") == web  # on the chat page
     reply = browser.post(f"{web}/api/chat", json={"message": "我要投诉"}, timeout=60)

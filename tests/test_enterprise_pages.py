@@ -27,7 +27,7 @@ def test_pages_check_csrf_and_sessions(
         browser = requests.Session()
         page = browser.get(f"{api.url}/enterprise/register", timeout=10)
         assert page.status_code == 200 and "统一社会信用代码" in page.text
-        assert "不核实" in page.text  # says what registration does not verify
+        assert "待核实" in page.text  # says the account waits for an operator's check
         form = {
             "name": "洛阳恒达机械有限公司",
             "uscc": make_uscc(31),
@@ -49,7 +49,7 @@ def test_pages_check_csrf_and_sessions(
             data={**form, "csrf_token": _csrf(page.text)},
             timeout=10,
         )
-        assert done.status_code == 201
+        assert done.status_code == 202 and 'data-testid="verification"' in done.text
         token = re.search(r'data-testid="token">(ent_[^<]+)<', done.text).group(1)  # type: ignore[union-attr]
         assert done.headers["Cache-Control"] == "no-store"
 

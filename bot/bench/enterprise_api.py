@@ -89,7 +89,7 @@ async def _burst(
                 "phone": "13837901234",
             },
         ) as resp:
-            if resp.status != 201:
+            if resp.status != 202:
                 print("registration failed:", resp.status, await resp.text())
                 return 1, float("nan")
             token = (await resp.json())["token"]

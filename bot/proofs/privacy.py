@@ -162,7 +162,7 @@ def _enterprise(target: Target, person: Person, rng: random.Random) -> list[str]
         "phone": person.phone,
     }
     registered = requests.post(f"{base}/register", json=registration, timeout=60)
-    if registered.status_code != 201:
+    if registered.status_code != 202:
         return [f"enterprise register: {registered.status_code}"]
     report = {
         "description": f"洛龙区住建局拖欠我们工程款三十八万元，联系人{person.phone}，"

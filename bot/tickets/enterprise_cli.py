@@ -1,6 +1,9 @@
-"""`hotline enterprise add|suspend|reinstate`: register an enterprise from the command line (an
-operator doing it for a company that called in), through the same validators as the API, and
-prints the token once; stop an enterprise's token and pages (403) and lift it again, audited."""
+"""`hotline enterprise add|pending|verify|refuse|suspend|reinstate`: register an enterprise from
+the command line (an operator doing it for a company that called in), through the same
+validators as the API, and print the token once; list the accounts waiting to be verified and
+verify or refuse one, a reason required, audited; stop an enterprise's token and pages (403) and
+lift it again, audited. A registration from here is pending like any other: calling in is not
+the check (`verify` is)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,9 @@ import sys
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
+
+# Who the audit log names for a change made from the command line (whoever has the host's shell).
+CLI_USER = "cli"
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -24,6 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phone", required=True, help="联系电话")
 
 
+def add_decision_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--id", type=int, required=True, help="账号编号（hotline enterprise pending）"
+    )
+    parser.add_argument("--reason", required=True, help="核实情况或不通过的原因")
+
+
 def add_suspension_arguments(parser: argparse.ArgumentParser, *, reason: bool) -> None:
     parser.add_argument("--uscc", required=True, help="统一社会信用代码")
     if reason:
@@ -32,7 +45,7 @@ def add_suspension_arguments(parser: argparse.ArgumentParser, *, reason: bool) -
 
 def cmd_enterprise_add(settings: Settings, args: argparse.Namespace) -> int:
     # Imported here: `hotline` starts fast for every other command.
-    from bot.tickets.enterprises import DuplicateEnterprise, InvalidField
+    from bot.tickets.enterprises import InvalidField
     from bot.web.enterprise_texts import error_message
 
     registry, _, engine = _registry(settings)
@@ -43,13 +56,75 @@ def cmd_enterprise_add(settings: Settings, args: argparse.Namespace) -> int:
     except InvalidField as exc:
         print(error_message(exc.code, exc.field), file=sys.stderr)
         return 2
-    except DuplicateEnterprise:
-        print(error_message("duplicate_enterprise"), file=sys.stderr)
-        return 1
     finally:
         engine.dispose()
-    print(f"已注册：{profile.name}（id {profile.id}）")
+    print(f"已注册，待核实：{profile.name}（id {profile.id}）")
+    print(f"核实后：hotline enterprise verify --id {profile.id} --reason 核实情况")
     print(f"API 令牌（只显示这一次）：{token}")
+    return 0
+
+
+def cmd_enterprise_pending(settings: Settings, args: argparse.Namespace) -> int:
+    """The accounts waiting to be verified, as the console's 企业核实 page lists them."""
+    from bot.domain.privacy import mask_name, mask_phone
+
+    registry, _, engine = _registry(settings)
+    try:
+        claims = registry.pending(limit=200)
+    finally:
+        engine.dispose()
+    for claim in claims:
+        p = claim.profile
+        same = f"；已有核实账号 {claim.verified.id}" if claim.verified else ""
+        same += f"；另有 {claim.other_claims} 个申请" if claim.other_claims else ""
+        print(
+            f"{p.id}\t{p.name}\t{p.uscc}\t{mask_name(p.contact_name)} {mask_phone(p.phone)}{same}"
+        )
+    if not claims:
+        print("没有待核实的企业。")
+    return 0
+
+
+def cmd_enterprise_verify(settings: Settings, args: argparse.Namespace) -> int:
+    return _decide(settings, args.id, args.reason, verify=True)
+
+
+def cmd_enterprise_refuse(settings: Settings, args: argparse.Namespace) -> int:
+    return _decide(settings, args.id, args.reason, verify=False)
+
+
+def _decide(settings: Settings, enterprise_id: int, reason: str, *, verify: bool) -> int:
+    from bot.tickets.audit import AuditLog
+    from bot.tickets.enterprises import AlreadyVerified, InvalidField
+    from bot.web.enterprise_texts import error_message
+
+    registry, sessions, engine = _registry(settings)
+    try:
+        try:
+            decide = registry.verify if verify else registry.refuse
+            profile = decide(enterprise_id, reason, by=CLI_USER)
+        except InvalidField as exc:
+            print(error_message(exc.code, exc.field), file=sys.stderr)
+            return 2
+        except AlreadyVerified as taken:
+            print(
+                f"该信用代码已有核实通过的账号 {taken.other.id}（{taken.other.name}）；"
+                f"如它不是该企业的，先 hotline enterprise refuse --id {taken.other.id}。",
+                file=sys.stderr,
+            )
+            return 1
+        if profile is None:
+            print(f"没有编号为 {enterprise_id} 的企业账号。", file=sys.stderr)
+            return 1
+        AuditLog(sessions).write(
+            username=CLI_USER,
+            role="-",
+            action="enterprise_verify" if verify else "enterprise_refuse",
+            detail=profile.decision_note(),
+        )
+    finally:
+        engine.dispose()
+    print(f"{profile.verification_label}：{profile.name}（id {profile.id}）")
     return 0
 
 
@@ -84,7 +159,7 @@ def _set_suspension(settings: Settings, uscc: str, reason: str | None) -> int:
         assert profile is not None
         action = "enterprise_suspend" if reason is not None else "enterprise_reinstate"
         AuditLog(sessions).write(
-            username="cli",
+            username=CLI_USER,
             role="-",
             action=action,
             detail=profile.suspension_note(),

@@ -49,8 +49,16 @@ class InvalidField(ValueError):
         self.code = code
 
 
-class DuplicateEnterprise(Exception):
-    """An enterprise with this 统一社会信用代码 is already registered."""
+PENDING, VERIFIED, REFUSED = "pending", "verified", "refused"
+VERIFICATION_LABELS = {PENDING: "待核实", VERIFIED: "已核实", REFUSED: "未通过核实"}
+
+
+class AlreadyVerified(Exception):
+    """Another account is the verified one for this 统一社会信用代码 (refuse it first)."""
+
+    def __init__(self, other: EnterpriseProfile) -> None:
+        super().__init__(other.id)
+        self.other = other
 
 
 @dataclass(frozen=True)
@@ -63,21 +71,54 @@ class EnterpriseProfile:
     token_issued_at: dt.datetime
     suspended_at: dt.datetime | None = None
     suspended_reason: str | None = None
+    sender_key: str = ""
+    verification: str = PENDING
+    decided_at: dt.datetime | None = None
+    decided_by: str | None = None
+    decision_reason: str | None = None
 
     @property
     def suspended(self) -> bool:
         """Stopped by an admin: its token and pages answer 403 (nothing new is filed)."""
         return self.suspended_at is not None
 
+    @property
+    def verified(self) -> bool:
+        """An operator checked that the account is the company's: its reports are the company's."""
+        return self.verification == VERIFIED
+
+    @property
+    def refused(self) -> bool:
+        """An operator found the claim false: nothing new is filed (its tickets stay readable)."""
+        return self.verification == REFUSED
+
+    @property
+    def verification_label(self) -> str:
+        return VERIFICATION_LABELS.get(self.verification, self.verification)
+
     def suspension_note(self) -> str:
         """What the audit log says of a suspension or reinstatement (the code masked)."""
         note = f"{self.name}（{mask_uscc(self.uscc)}）"
         return f"{note}：{self.suspended_reason}" if self.suspended else note
 
+    def decision_note(self) -> str:
+        """What the audit log says of a verification or refusal (the code masked)."""
+        return f"{self.name}（{mask_uscc(self.uscc)}）{self.verification_label}：{self.decision_reason}"
+
     @property
     def sender_id(self) -> str:
-        """The ticket's sender id for this enterprise's reports: how its own tickets are found."""
-        return f"enterprise:{self.id}"
+        """The ticket's sender id for this account's reports: how its own tickets are found.
+        Random per account, so neither the account's number nor the company's code gives it."""
+        return f"enterprise:{self.sender_key}"
+
+
+@dataclass(frozen=True)
+class PendingClaim:
+    """A pending account, with what an operator checking it should know about its code."""
+
+    profile: EnterpriseProfile
+    other_claims: int  # other pending or refused accounts claiming the same code
+    verified: EnterpriseProfile | None  # the account already verified for the code, if any
 
 
 class IdempotencyConflict(Exception):
@@ -211,28 +252,107 @@ class EnterpriseRegistry:
     def register(
         self, *, name: object, uscc: object, contact_name: object, phone: object
     ) -> tuple[EnterpriseProfile, str]:
-        """Validate and store a new enterprise; returns its profile and the token (shown once).
+        """Validate and store a new account, pending verification; returns its profile and the
+        token (shown once). Raises InvalidField for the first bad value.
 
-        Raises InvalidField for the first bad value, DuplicateEnterprise for a known USCC."""
-        values = {
-            "name": valid_enterprise_name(name),
-            "uscc": valid_uscc(uscc),
-            "contact_name": valid_contact_name(contact_name),
-            "phone": valid_phone(phone),
-        }
+        A code that is already registered, even verified, makes one more pending claim and the
+        same answer: a squatter cannot lock the company out, and nobody learns from registering
+        whether a code is known. The operator who checks the claims decides (`verify`)."""
+        values = registration_values(name=name, uscc=uscc, contact_name=contact_name, phone=phone)
         token = _new_token()
         now = self._clock()
+        with self._sessions.begin() as session:
+            enterprise = Enterprise(
+                **values,
+                token_hash=self.token_hash(token),
+                token_issued_at=now,
+                created_at=now,
+                sender_key=new_sender_key(),
+                verification=PENDING,
+            )
+            session.add(enterprise)
+            session.flush()
+            profile = _profile(enterprise)
+        return profile, token
+
+    # -- verification (an operator's decision; audited by the console, logged by the CLI) -------
+
+    def verify(self, enterprise_id: int, reason: object, *, by: str) -> EnterpriseProfile | None:
+        """The account is the company's (the operator checked it, `reason` says how); None if
+        unknown. Raises AlreadyVerified when another account holds the code verified."""
+        text = _reason(reason)
+        uscc = ""
         try:
             with self._sessions.begin() as session:
-                enterprise = Enterprise(
-                    **values, token_hash=self.token_hash(token), token_issued_at=now, created_at=now
-                )
-                session.add(enterprise)
+                enterprise = session.get(Enterprise, enterprise_id)
+                if enterprise is None:
+                    return None
+                uscc = enterprise.uscc
+                holder = session.scalars(
+                    select(Enterprise).where(
+                        Enterprise.uscc == uscc,
+                        Enterprise.verification == VERIFIED,
+                        Enterprise.id != enterprise_id,
+                    )
+                ).first()
+                if holder is not None:
+                    raise AlreadyVerified(_profile(holder))
+                self._decide(enterprise, VERIFIED, text, by)
                 session.flush()
-                profile = _profile(enterprise)
+                return _profile(enterprise)
         except IntegrityError:
-            raise DuplicateEnterprise(values["uscc"]) from None
-        return profile, token
+            # Another claim to the code was verified at the same moment (the unique index).
+            raise AlreadyVerified(self._verified_for(uscc)) from None
+
+    def refuse(self, enterprise_id: int, reason: object, *, by: str) -> EnterpriseProfile | None:
+        """The claim is not the company's (or no longer): its token files nothing new, its
+        tickets stay readable; the contact reads `reason` on its page. None if unknown."""
+        text = _reason(reason)
+        with self._sessions.begin() as session:
+            enterprise = session.get(Enterprise, enterprise_id)
+            if enterprise is None:
+                return None
+            self._decide(enterprise, REFUSED, text, by)
+            return _profile(enterprise)
+
+    def _decide(self, enterprise: Enterprise, state: str, reason: str, by: str) -> None:
+        enterprise.verification = state
+        enterprise.decision_reason = reason
+        enterprise.decided_by = by[:64]
+        enterprise.decided_at = self._clock()
+
+    def _verified_for(self, uscc: str) -> EnterpriseProfile:
+        with self._sessions() as session:
+            holder = session.scalars(
+                select(Enterprise).where(
+                    Enterprise.uscc == uscc, Enterprise.verification == VERIFIED
+                )
+            ).one()
+            return _profile(holder)
+
+    def pending(self, *, limit: int = 100) -> list[PendingClaim]:
+        """The accounts waiting for an operator, oldest first (they have waited longest)."""
+        with self._reads() as session:
+            waiting = session.scalars(
+                select(Enterprise)
+                .where(Enterprise.verification == PENDING)
+                .order_by(Enterprise.id)
+                .limit(limit)
+            ).all()
+            codes = {e.uscc for e in waiting}
+            claims: dict[str, list[Enterprise]] = {}
+            if codes:
+                for other in session.scalars(select(Enterprise).where(Enterprise.uscc.in_(codes))):
+                    claims.setdefault(other.uscc, []).append(other)
+            found = []
+            for enterprise in waiting:
+                same = claims.get(enterprise.uscc, [])
+                holder = next((e for e in same if e.verification == VERIFIED), None)
+                others = sum(1 for e in same if e.id != enterprise.id and e is not holder)
+                found.append(
+                    PendingClaim(_profile(enterprise), others, _profile(holder) if holder else None)
+                )
+            return found
 
     def rotate(self, enterprise_id: int) -> str:
         """A new token; the old one stops working with this commit."""
@@ -264,10 +384,7 @@ class EnterpriseRegistry:
     def suspend(self, enterprise_id: int, reason: object) -> EnterpriseProfile | None:
         """Stop the enterprise's token, pages and chat links until `reinstate`; None if unknown.
         The reason is required (the enterprise is told it, in the API's 403 and on its pages)."""
-        text = clean_free_text(reason, MAX_REASON) if isinstance(reason, str) else ""
-        if not text:
-            raise InvalidField("reason", "required")
-        return self._set_suspension(enterprise_id, self._clock(), text)
+        return self._set_suspension(enterprise_id, self._clock(), _reason(reason))
 
     def reinstate(self, enterprise_id: int) -> EnterpriseProfile | None:
         return self._set_suspension(enterprise_id, None, None)
@@ -284,9 +401,12 @@ class EnterpriseRegistry:
             return _profile(enterprise)
 
     def by_uscc(self, uscc: str) -> EnterpriseProfile | None:
+        """The account for a code: the verified one, else the newest claim."""
         with self._reads() as session:
             found = session.scalars(
-                select(Enterprise).where(Enterprise.uscc == normalize(uscc).strip().upper())
+                select(Enterprise)
+                .where(Enterprise.uscc == normalize(uscc).strip().upper())
+                .order_by((Enterprise.verification == VERIFIED).desc(), Enterprise.id.desc())
             ).first()
             return _profile(found) if found else None
 
@@ -319,6 +439,16 @@ class EnterpriseRegistry:
             )
         return code
 
+    def chat_link_profile(self, code: str) -> EnterpriseProfile | None:
+        """The enterprise behind an unused, unexpired code, without using it up: the page that
+        asks to confirm (a GET, which a proxy may repeat) reads it; only the POST redeems."""
+        with self._reads() as session:
+            link = session.get(EnterpriseChatLink, _sha256(code))
+            if link is None or link.used_at is not None or link.expires_at <= self._clock():
+                return None
+            enterprise = session.get(Enterprise, link.enterprise_id)
+            return _profile(enterprise) if enterprise else None
+
     def redeem_chat_link(self, code: str) -> EnterpriseProfile | None:
         """The enterprise behind an unused, unexpired code, marking it used in the same UPDATE
         (so two redemptions racing each other cannot both succeed)."""
@@ -347,6 +477,31 @@ class EnterpriseRegistry:
         return KeyClaim(enterprise_id, key, request_hash, self._clock())
 
 
+def registration_values(
+    *, name: object, uscc: object, contact_name: object, phone: object
+) -> dict[str, str]:
+    """A registration's values, each through its validator (InvalidField for the first bad)."""
+    return {
+        "name": valid_enterprise_name(name),
+        "uscc": valid_uscc(uscc),
+        "contact_name": valid_contact_name(contact_name),
+        "phone": valid_phone(phone),
+    }
+
+
+def new_sender_key() -> str:
+    """128 random bits: the part of a report's sender id that nobody can guess."""
+    return secrets.token_hex(16)
+
+
+def _reason(reason: object) -> str:
+    """An admin's or operator's reason, cleaned; required (the enterprise is told it)."""
+    text = clean_free_text(reason, MAX_REASON) if isinstance(reason, str) else ""
+    if not text:
+        raise InvalidField("reason", "required")
+    return text
+
+
 def _new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
@@ -365,4 +520,9 @@ def _profile(enterprise: Enterprise) -> EnterpriseProfile:
         token_issued_at=enterprise.token_issued_at,
         suspended_at=enterprise.suspended_at,
         suspended_reason=enterprise.suspended_reason,
+        sender_key=enterprise.sender_key,
+        verification=enterprise.verification,
+        decided_at=enterprise.decided_at,
+        decided_by=enterprise.decided_by,
+        decision_reason=enterprise.decision_reason,
     )

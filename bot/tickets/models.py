@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -342,13 +343,36 @@ class WeChatTemplateMessage(Base):
 
 
 class Enterprise(Base):
-    """A registered enterprise; its API token is kept only as an HMAC-SHA256 hash."""
+    """A registered enterprise; its API token is kept only as an HMAC-SHA256 hash.
+
+    An account is a claim to be the company until an operator verifies it (`verification`):
+    several accounts may claim one 统一社会信用代码 (a squatter's claim cannot lock the company
+    out, and registering tells nobody whether the code is known), at most one verified."""
 
     __tablename__ = "enterprises"
+    __table_args__ = (
+        Index(
+            "uq_enterprises_verified_uscc",
+            "uscc",
+            unique=True,
+            sqlite_where=text("verification = 'verified'"),
+            postgresql_where=text("verification = 'verified'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    # The sender id of its reports (`enterprise:<key>`), random: a sender id that could be
+    # derived from the account (its number) would let anyone who can post to Rasa as that
+    # sender list the company's tickets.
+    sender_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # pending → verified or refused, by an operator (console 企业核实, `hotline enterprise
+    # verify|refuse`), with the reason and who decided.
+    verification: Mapped[str] = mapped_column(String(16))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decision_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     contact_name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str] = mapped_column(String(32))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,5 +1,11 @@
 """The enterprise API (/api/v1/enterprise/...): register, rotate the token, one-click reports.
 
+Registration is a claim, pending until an operator verifies it (bot/tickets/enterprises.py): it
+is answered 202 whether or not the code is already registered, and limited per client address
+and in all (`data/hotline/limits.yml` enterprise_registration) so nobody can mint accounts, each
+with its own rate limit. A pending account files, as an ordinary 企业 ticket under its own sender
+id, never listed with the verified company's reports.
+
 Database work runs on the API's own threads (EnterpriseContext.db) so a filing never blocks the
 event loop that also serves the chat.
 """
@@ -30,19 +36,27 @@ from bot.tickets import enterprise_reads as reads
 from bot.tickets.db import make_engine, make_read_engine, make_session_factory
 from bot.tickets.enterprises import (
     MAX_IDEMPOTENCY_KEY,
-    DuplicateEnterprise,
     EnterpriseProfile,
     EnterpriseRegistry,
     IdempotencyConflict,
     InvalidField,
+    registration_values,
 )
 from bot.tickets.lifecycle import lifecycle
 from bot.tickets.secret_keys import load_or_create_key
 from bot.tickets.service import FiledTicket, TicketService
 from bot.web import enterprise_intake as intake
-from bot.web.enterprise_errors import ApiError, enterprise_limiter, logger
+from bot.web.enterprise_errors import (
+    ApiError,
+    RegistrationLimits,
+    enterprise_limiter,
+    logger,
+    registration_limits,
+)
+from bot.web.enterprise_texts import REGISTRATION_PENDING
 from bot.web.keys import GATEWAY, SETTINGS
 from bot.web.rate_limit import RateLimiter
+from bot.web.security import client_ip
 
 T = TypeVar("T")
 OPENAPI_FILE = Path(__file__).resolve().parent / "enterprise_openapi.yaml"
@@ -63,6 +77,7 @@ class EnterpriseContext:
     registry: EnterpriseRegistry
     tickets: TicketService
     limiter: RateLimiter
+    registrations: RegistrationLimits
     calendar: WorkCalendar
     key: bytes
     sessions: sessionmaker[Session]
@@ -93,6 +108,7 @@ async def _context(app: web.Application) -> AsyncIterator[None]:
         registry=EnterpriseRegistry(sessions, key, read_sessions=reads_factory),
         tickets=TicketService(sessions),
         limiter=enterprise_limiter(settings),
+        registrations=registration_limits(settings),
         calendar=load_calendar(),
         key=key,
         sessions=reads_factory,
@@ -108,6 +124,7 @@ def setup_enterprise_api(app: web.Application) -> None:
     app.cleanup_ctx.append(_context)
     app.router.add_post("/api/v1/enterprise/register", register)
     app.router.add_post("/api/v1/enterprise/token", rotate_token)
+    app.router.add_get("/api/v1/enterprise/account", account)
     app.router.add_post("/api/v1/enterprise/reports", file_report)
     app.router.add_get("/api/v1/enterprise/reports", list_reports)
     app.router.add_get("/api/v1/enterprise/reports/{number}", get_report)
@@ -161,6 +178,15 @@ def profile_json(profile: EnterpriseProfile) -> dict[str, Any]:
         "uscc": profile.uscc,
         "contact_name": profile.contact_name,
         "phone": profile.phone,
+        "verification": {
+            "status": profile.verification,
+            "label": profile.verification_label,
+            # Why a claim was refused is the contact's to read; how a verification was checked
+            # is the operator's note.
+            "reason": profile.decision_reason if profile.refused else None,
+            "decided_at": _iso(profile.decided_at),
+        },
+        "suspended": profile.suspended,
     }
 
 
@@ -199,36 +225,54 @@ async def register(request: web.Request) -> web.Response:
     for key in body:
         if key not in ("name", "uscc", "contact_name", "phone"):
             raise ApiError(422, "unknown_field", str(key)[:40])
-    profile, token = await register_enterprise(request.app, body)
-    return web.json_response({"enterprise": profile_json(profile), "token": token}, status=201)
+    profile, token = await register_enterprise(request, body)
+    return web.json_response(
+        {
+            "status": "pending",
+            "message": REGISTRATION_PENDING,
+            "enterprise": profile_json(profile),
+            "token": token,
+        },
+        status=202,
+    )
 
 
 async def register_enterprise(
-    app: web.Application, values: dict[str, Any]
+    request: web.Request, values: dict[str, Any]
 ) -> tuple[EnterpriseProfile, str]:
-    """Shared by the API and the registration page: ApiError 422/409 on refusal."""
-    registry = app[CONTEXT].registry
+    """Shared by the API and the registration page: ApiError 422/429 on refusal. The same
+    answer for a code never seen and one already registered: each is a new pending claim."""
+    context = request.app[CONTEXT]
     try:
-        profile, token = await app[CONTEXT].db(
-            lambda: registry.register(
-                name=values.get("name"),
-                uscc=values.get("uscc"),
-                contact_name=values.get("contact_name"),
-                phone=values.get("phone"),
-            )
+        checked = registration_values(
+            name=values.get("name"),
+            uscc=values.get("uscc"),
+            contact_name=values.get("contact_name"),
+            phone=values.get("phone"),
         )
     except InvalidField as exc:
         raise ApiError(422, exc.code, exc.field) from None
-    except DuplicateEnterprise:
-        raise ApiError(409, "duplicate_enterprise", "uscc") from None
+    # Counted once the values are valid: a typo costs nobody a registration of the hour.
+    wait = context.registrations.take(client_ip(request))
+    if wait is not None:
+        raise ApiError(429, "registration_limited", retry_after=wait)
+    profile, token = await context.db(lambda: context.registry.register(**checked))
     logger.info("enterprise registered: id=%s uscc=%s", profile.id, mask_uscc(profile.uscc))
     return profile, token
 
 
 def refuse_if_suspended(profile: EnterpriseProfile) -> None:
-    """A suspended enterprise reads its tickets but starts nothing new (403)."""
+    """A suspended or refused account reads its tickets but starts nothing new (403)."""
     if profile.suspended:
         raise ApiError(403, "account_suspended")
+    if profile.refused:
+        raise ApiError(403, "account_refused")
+
+
+async def account(request: web.Request) -> web.Response:
+    """The account as the hotline sees it: whether it is verified yet, or why not."""
+    profile = await authenticate(request)
+    return web.json_response({"enterprise": profile_json(profile)})
 
 
 async def rotate_token(request: web.Request) -> web.Response:

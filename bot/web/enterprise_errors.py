@@ -1,4 +1,4 @@
-"""JSON errors for the enterprise API, and the per-token rate limit.
+"""JSON errors for the enterprise API, the per-token rate limit and the registration limits.
 
 Every refusal is {"error": {"code", "message" (Chinese), "field"}} with the status a client
 expects; anything unexpected is logged (personal data masked) and answered 500 without a trace.
@@ -6,12 +6,15 @@ expects; anything unexpected is logged (personal data masked) and answered 500 w
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 from aiohttp import web
 
 from bot.config import Settings
 from bot.domain.privacy import mask_text
+from bot.domain.tables import load_table
+from bot.tickets.addresses import address_block
 from bot.web.enterprise_texts import error_message
 from bot.web.rate_limit import RateLimiter
 
@@ -69,6 +72,42 @@ async def api_error_middleware(request: web.Request, handler):  # type: ignore[n
             mask_text(f"{type(exc).__name__}: {exc}")[:300],
         )
         return error_response(500, "server_error")
+
+
+class RegistrationLimits:
+    """Registrations per client address and in all, per hour (limits.yml
+    enterprise_registration): each account is a token with its own rate limit, so without them
+    one script could mint accounts as fast as it likes and file through all of them.
+
+    Loopback is not counted (our own tools, proofs and tests on the host), as in the chat: a
+    client reaches the service through nginx, which is another host — or, on the same host, a
+    trusted proxy (HOTLINE_TRUSTED_PROXIES) whose forwarded address is counted. An IPv6 client
+    counts by its /64 (bot/tickets/addresses.py). Shared among the production replicas as the
+    API's rate limit is (RateLimiter.shared)."""
+
+    def __init__(self, settings: Settings) -> None:
+        table = load_table("limits")["enterprise_registration"]
+        per_ip, in_all = int(table["per_ip_per_hour"]), int(table["per_hour"])
+        self._per_ip = RateLimiter.shared(settings, per_ip, per_ip / 3600)
+        self._in_all = RateLimiter.shared(settings, in_all, in_all / 3600)
+
+    def take(self, client_ip: str | None) -> int | None:
+        """None when this registration may go ahead; else the seconds to wait."""
+        if not client_ip or _is_loopback(client_ip):
+            return None
+        wait = self._per_ip.take(address_block(client_ip))
+        return wait if wait is not None else self._in_all.take("all")
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def registration_limits(settings: Settings) -> RegistrationLimits:
+    return RegistrationLimits(settings)
 
 
 def enterprise_limiter(settings: Settings) -> RateLimiter:

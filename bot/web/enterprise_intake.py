@@ -23,7 +23,7 @@ from bot.domain.validators import clean_free_text
 from bot.tickets.enterprises import EnterpriseProfile
 from bot.tickets.service import CHINA_TZ, TicketDraft
 from bot.web.enterprise_errors import ApiError
-from bot.web.enterprise_texts import INTAKE_NOTE, UNKNOWN_RESPONDENT
+from bot.web.enterprise_texts import INTAKE_NOTE, UNKNOWN_RESPONDENT, UNVERIFIED_INTAKE_NOTE
 
 FIELDS = ("description", "respondent", "district", "amount", "date", "category")
 MAX_DESCRIPTION = 2000
@@ -179,6 +179,10 @@ def complete(report: ReportInput, parsed: dict[str, Any], today: dt.date) -> Rep
 
 
 def draft_for(report: ReportInput, profile: EnterpriseProfile) -> TicketDraft:
+    """The ticket of a report, under the account's own sender id. An account not verified yet
+    files an ordinary 企业 ticket: the company it names is what the reporter typed (as a caller
+    in the chat says it), the history says so, and it is never listed with the verified
+    account's reports, which have another sender id."""
     return TicketDraft(
         description=report.description,
         organization=report.respondent or UNKNOWN_RESPONDENT,
@@ -193,7 +197,9 @@ def draft_for(report: ReportInput, profile: EnterpriseProfile) -> TicketDraft:
         caller_name=profile.contact_name,
         enterprise_name=profile.name,
         uscc=profile.uscc,
-        intake_note=INTAKE_NOTE.format(name=profile.name),
+        intake_note=(INTAKE_NOTE if profile.verified else UNVERIFIED_INTAKE_NOTE).format(
+            name=profile.name
+        ),
     )
 
 

@@ -49,7 +49,9 @@ def _sign(key: bytes, text: str) -> str:
     return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def _render(request: web.Request, template: str, context: dict[str, Any], status: int = 200):  # type: ignore[no-untyped-def]
+def render(
+    request: web.Request, template: str, context: dict[str, Any], status: int = 200
+) -> web.Response:
     response = aiohttp_jinja2.render_template(
         f"enterprise/{template}",
         request,
@@ -77,13 +79,14 @@ async def _form(request: web.Request) -> dict[str, str]:
 # -- registration --------------------------------------------------------------------------------
 
 
-def _csrf_for_cookie(request: web.Request, value: str) -> str:
+def csrf_for_seed(request: web.Request, value: str) -> str:
+    """The form token for a browser's random CSRF cookie (registration, sign-in, chat link)."""
     return _sign(request.app[CONTEXT].key, f"register:{value}")
 
 
 async def register_page(request: web.Request) -> web.StreamResponse:
     seed = secrets.token_hex(16)
-    response = _render(request, "register.html", {"csrf": _csrf_for_cookie(request, seed)})
+    response = render(request, "register.html", {"csrf": csrf_for_seed(request, seed)})
     response.set_cookie(CSRF_COOKIE, seed, httponly=True, samesite="Strict", path="/enterprise")
     return response
 
@@ -92,13 +95,13 @@ async def register_submit(request: web.Request) -> web.StreamResponse:
     form = await _form(request)
     seed = request.cookies.get(CSRF_COOKIE, "")
     if not seed or not hmac.compare_digest(
-        form.get("csrf_token", ""), _csrf_for_cookie(request, seed)
+        form.get("csrf_token", ""), csrf_for_seed(request, seed)
     ):
-        return _render(request, "message.html", {"message": error_message("csrf")}, status=403)
+        return render(request, "message.html", {"message": error_message("csrf")}, status=403)
     try:
-        profile, token = await register_enterprise(request.app, form)
+        profile, token = await register_enterprise(request, form)
     except ApiError as exc:
-        return _render(
+        return render(
             request,
             "register.html",
             {
@@ -108,7 +111,7 @@ async def register_submit(request: web.Request) -> web.StreamResponse:
             },
             status=exc.status,
         )
-    return _render(request, "registered.html", {"profile": profile, "token": token}, status=201)
+    return render(request, "registered.html", {"profile": profile, "token": token}, status=202)
 
 
 # -- session ---------------------------------------------------------------------------------------
@@ -149,9 +152,9 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     form = await _form(request)
     seed = request.cookies.get(CSRF_COOKIE, "")
     if not seed or not hmac.compare_digest(
-        form.get("csrf_token", ""), _csrf_for_cookie(request, seed)
+        form.get("csrf_token", ""), csrf_for_seed(request, seed)
     ):
-        return _render(request, "message.html", {"message": error_message("csrf")}, status=403)
+        return render(request, "message.html", {"message": error_message("csrf")}, status=403)
     context = request.app[CONTEXT]
     token = form.get("token", "").strip()
     profile = await context.db(context.registry.profile_for_token, token)
@@ -173,8 +176,8 @@ async def _signin_page(
     request: web.Request, error: str | None = None, status: int = 200
 ) -> web.StreamResponse:
     seed = secrets.token_hex(16)
-    response = _render(
-        request, "signin.html", {"csrf": _csrf_for_cookie(request, seed), "error": error}, status
+    response = render(
+        request, "signin.html", {"csrf": csrf_for_seed(request, seed), "error": error}, status
     )
     response.set_cookie(CSRF_COOKIE, seed, httponly=True, samesite="Strict", path="/enterprise")
     return response
@@ -188,7 +191,7 @@ async def report_page(request: web.Request) -> web.StreamResponse:
     if session is None:
         return await _signin_page(request)
     profile, csrf = session
-    return _render(
+    return render(
         request,
         "report.html",
         {"profile": profile, "csrf": csrf, "form_key": secrets.token_hex(16), "values": {}},
@@ -202,7 +205,7 @@ async def report_submit(request: web.Request) -> web.StreamResponse:
     profile, csrf = session
     form = await _form(request)
     if not hmac.compare_digest(form.get("csrf_token", ""), csrf):
-        return _render(request, "message.html", {"message": error_message("csrf")}, status=403)
+        return render(request, "message.html", {"message": error_message("csrf")}, status=403)
     body = {"description": form.get("description", "")}
     if form.get("respondent", "").strip():
         body["respondent"] = form["respondent"]
@@ -212,7 +215,7 @@ async def report_submit(request: web.Request) -> web.StreamResponse:
     try:
         answer, _ = await file_for(request.app, profile, body, raw, f"form-{key}" if key else None)
     except ApiError as exc:
-        return _render(
+        return render(
             request,
             "report.html",
             {
@@ -225,8 +228,8 @@ async def report_submit(request: web.Request) -> web.StreamResponse:
             status=exc.status,
         )
     deadlines = {k: _local(v) for k, v in answer["deadlines"].items()}
-    return _render(request, "filed.html", {"ticket": answer, "deadlines": deadlines})
+    return render(request, "filed.html", {"ticket": answer, "deadlines": deadlines})
 
 
 async def docs_page(request: web.Request) -> web.StreamResponse:
-    return _render(request, "docs.html", {"doc": openapi_document()})
+    return render(request, "docs.html", {"doc": openapi_document()})

@@ -12,11 +12,21 @@ ERRORS: dict[str, str] = {
         "该企业账号已被12345热线暂停使用，暂不能报送新的诉求或更换令牌；已报送的工单仍可查询。"
         "如有疑问请拨打12345。"
     ),
+    "account_refused": (
+        "该企业账号未通过12345热线核实，不能报送新的诉求；已报送的工单仍可查询。"
+        "如确为本单位办理，请拨打12345说明。"
+    ),
+    "account_pending": (
+        "企业账号核实后才能带着企业信息进入对话。核实前请使用一键报送表单，"
+        "或直接进入智能助手以普通来电人身份反映。"
+    ),
+    "registration_limited": (
+        "注册申请过于频繁，请稍后再试；急需反映问题可直接拨打12345，或进入智能助手。"
+    ),
     "csrf": "页面已过期，请刷新后重新提交。",
     "not_found": "未找到该资源。",
     "ticket_not_found": "未找到该工单。",
     "method_not_allowed": "不支持的请求方式。",
-    "duplicate_enterprise": "该统一社会信用代码已注册，如需找回令牌请联系12345热线。",
     "idempotency_conflict": "同一个 Idempotency-Key 已用于内容不同的请求，请换一个新的 Key。",
     "too_large": "请求体过大（上限 64 KB），请精简描述后重试。",
     "rate_limited": "请求过于频繁，请稍后再试。",
@@ -56,18 +66,40 @@ FIELD_LABELS: dict[str, str] = {
     "token": "API 令牌",
 }
 
-# The note kept in the ticket's history for a one-click report.
+# The note kept in the ticket's history for a one-click report; an account not verified yet files
+# as any caller who says which company they are: the note says so to whoever handles the ticket.
 INTAKE_NOTE = "企业一键报送（{name}），当日交办"
+UNVERIFIED_INTAKE_NOTE = (
+    "企业一键报送（{name}），当日交办；报送账号未经12345核实，企业名称和信用代码为报送人自填"
+)
+
+# The answer to every accepted registration, whether or not the code was registered before.
+REGISTRATION_PENDING = (
+    "已提交，核实后通知：12345话务员将向企业核实（一般在1个工作日内），结果显示在一键报送页面上。"
+    "核实前报送的诉求照常受理，作为普通企业诉求办理。"
+)
 UNKNOWN_RESPONDENT = "不详"
 
 PAGES: dict[str, str] = {
     "register_title": "企业注册 · 一键报送",
-    "registered": "注册成功。请立即保存下面的 API 令牌——它只显示这一次，系统只保存它的摘要。",
+    "registered": "注册申请已提交。请立即保存下面的 API 令牌——它只显示这一次，系统只保存它的摘要。",
+    "registered_pending": REGISTRATION_PENDING,
+    "verification_pending": (
+        "账号待核实：12345话务员核实后，报送的诉求即作为贵单位的诉求办理。"
+        "核实前报送的诉求照常受理，作为普通企业诉求（企业名称、信用代码为报送人自填）。"
+    ),
+    "verification_refused": "账号未通过核实，不能报送新的诉求；已报送的工单仍可查询。",
+    "verified": "已核实",
     "report_title": "企业一键报送",
     "sign_in": "请输入企业 API 令牌登录（只需一次，登录状态保存在本浏览器）。",
     "bad_token": "令牌无效或已更换，请检查后重试。",
     "filed": "已受理，并已当日交办。",
     "filed_waiting": "已受理，将由话务员当日派单。",
+    "chat_confirm_title": "以企业身份进入对话",
+    "chat_confirm": "您将以下面这家企业的身份进入12345智能助手，对话中报送的诉求会带上它的登记信息"
+    "（企业名称、信用代码、联系人和电话）：",
+    "chat_confirm_button": "确认，进入对话",
+    "chat_confirm_note": "不是贵单位的链接请不要继续；链接10分钟内有效，只能用一次。",
     "copy_button": "复制",
     "copied": "已复制",
 }

@@ -28,7 +28,8 @@ PUBLIC = "public"  # the sign-in page and static checks: no account needed
 # (review.*: transcripts with their NLU, corrections, flags, export); department: its own
 # department's tickets, never a protected complainant's identity; supervisor: everything about
 # tickets, escalation and statistics; admin: accounts (staff and enterprises), departments, the
-# routing table, the audit log.
+# routing table, the audit log. Verifying an enterprise's registration (enterprises.verify) is
+# the operators' daily work, as taking a call is; supervisors and admins may do it too.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "operator": frozenset(
         {
@@ -41,6 +42,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "review.view",
             "review.mark",
             "home",
+            "enterprises.verify",
         }
     ),
     "department": frozenset({"tickets.view", "tickets.reveal", "tickets.export", "home"}),
@@ -56,10 +58,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "review.view",
             "review.mark",
             "home",
+            "enterprises.verify",
         }
     ),
     "admin": frozenset(
-        {"users.manage", "enterprises.manage", "audit.view", "routing.view", "home"}
+        {"users.manage", "enterprises.manage", "enterprises.verify", "audit.view"}
+        | {"routing.view", "home"}
     ),
 }
 
