@@ -3,10 +3,13 @@ the 48-hour customer-service window, and the template outbox's states, leases an
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine, select, update
 
+from bot.config import Settings
 from bot.tickets.conversations import ConversationStore
 from bot.tickets.db import make_session_factory
 from bot.tickets.models import ConversationMessage, WeChatNonce, WeChatTemplateMessage
@@ -22,9 +25,12 @@ from bot.tickets.wechat_store import (
     mark_sent,
     window_open_in,
 )
-from bot.web.wechat_outbox import MAX_ATTEMPTS, retry_at, template_data
+from bot.web.wechat_api import CustomerService
+from bot.web.wechat_outbox import MAX_ATTEMPTS, TemplateOutbox, retry_at, template_data
 from tests.console_support import draft
+from tests.fake_wechat_api import FakeWeChatAPI
 from tests.gateway_support import answer_ticket
+from tests.wechat_harness import APPID, SECRET, TEMPLATE_ID
 
 
 def test_a_nonce_is_taken_once_per_body_and_pruned_after_the_window(engine: Engine) -> None:
@@ -41,6 +47,20 @@ def test_a_nonce_is_taken_once_per_body_and_pruned_after_the_window(engine: Engi
     with sessions() as session:
         kept = session.execute(select(WeChatNonce.timestamp, WeChatNonce.nonce)).all()
     assert kept == [(later, "n")]
+
+
+def test_replicas_racing_on_one_nonce_take_it_once(engine: Engine) -> None:
+    """Eight replicas shown the same signed URL with different bodies at the same moment: one
+    body is taken, the others refused."""
+    sessions = make_session_factory(engine)
+    now = 1_900_000_000
+
+    def claim(body: int) -> bool:
+        return claim_nonce(sessions, now, "2718281828", f"{body:064d}", now - 300)
+
+    with ThreadPoolExecutor(8) as pool:
+        taken = list(pool.map(claim, range(8)))
+    assert taken.count(True) == 1
 
 
 def _wechat_person(engine: Engine, openid: str, last_message_ago: dt.timedelta) -> str:
@@ -120,3 +140,32 @@ def test_the_outbox_leases_retries_with_doubling_pauses_and_ends_sent_or_failed(
     states = {m.id: (m.state, m.last_error, m.sent_at is not None) for m in _outbox(engine)}
     assert states == {first.id: (SENT, None, True), second.id: (FAILED, "errcode 43004", False)}
     assert lease_due(sessions, now + dt.timedelta(days=1)) == []
+
+
+async def test_two_replicas_send_each_template_message_once(engine: Engine) -> None:
+    """Two web replicas' outbox rounds at the same moment over the same rows: every person gets
+    one template message, and every row ends sent."""
+    sessions = make_session_factory(engine)
+    people = [f"o-replica-{n}" for n in range(6)]
+    for openid in people:
+        _answered_ticket(engine, _wechat_person(engine, openid, dt.timedelta(days=3)))
+    claim_answer_notices(sessions)
+    api = FakeWeChatAPI(APPID, SECRET)
+    api.template_ids.add(TEMPLATE_ID)
+    await api.start()
+    settings = Settings(
+        wechat_appid=APPID,
+        wechat_secret=SECRET,
+        wechat_api_base=api.api_base,
+        wechat_answer_template=TEMPLATE_ID,
+    )
+    services = [CustomerService(settings), CustomerService(settings)]
+    try:
+        replicas = [TemplateOutbox(settings, sessions, service) for service in services]
+        await asyncio.gather(*(replica.send_due() for replica in replicas))
+    finally:
+        for service in services:
+            service.close()
+        await api.close()
+    assert sorted(t["touser"] for t in api.templates) == people
+    assert {m.state for m in _outbox(engine)} == {SENT}
