@@ -125,6 +125,8 @@ def test_the_outbox_leases_retries_with_doubling_pauses_and_ends_sent_or_failed(
     first, second = due
     data = template_data(first)
     assert data["character_string1"] == {"value": first.ticket_number}
+    china = first.event_at.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    assert data["time3"]["value"] == f"{china.year}年{china.month}月{china.day}日 {china:%H:%M}"
     assert all(len(v["value"]) <= 20 for k, v in data.items() if k.startswith("thing"))
     mark_sent(sessions, first.id, now)
     again = retry_at(second.attempts, 30, now)

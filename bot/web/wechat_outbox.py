@@ -45,7 +45,9 @@ def template_fields(kind: str) -> dict[str, str]:
 
 def template_data(message: DueMessage) -> dict[str, dict[str, str]]:
     """WeChat's `data` for one message: {field: {"value": text}}."""
-    when = message.event_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    # WeChat's `time` fields take 「2019年10月1日 15:01」.
+    at = message.event_at.astimezone(CHINA)
+    when = f"{at.year}年{at.month}月{at.day}日 {at:%H:%M}"
     return {
         name: {"value": pattern.format(number=message.ticket_number, time=when)}
         for name, pattern in template_fields(message.kind).items()
