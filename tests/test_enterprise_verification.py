@@ -142,6 +142,10 @@ def test_a_known_code_is_answered_as_a_new_one_and_never_becomes_the_companys(
         f"{api.url}/enterprise/chat-link", data={"csrf_token": csrf_of(page)}, timeout=30
     )
     assert link.status_code == 403 and "核实后" in link.json()["error"]
+    code = registry.issue_chat_link(squatter.json()["enterprise"]["id"])  # issued anyhow
+    asked = browser.get(f"{api.url}/enterprise/chat", params={"code": code}, timeout=30)
+    assert asked.status_code == 403 and "核实后" in asked.text
+    assert 'id="chat-confirm-form"' not in asked.text
 
     # Refused: nothing new is filed, the contact reads why; its tickets stay readable.
     registry.refuse(squatter.json()["enterprise"]["id"], "企业称未委托此人注册", by="op")
@@ -197,8 +201,8 @@ async def test_an_operator_verifies_or_refuses_in_the_console(
     claim, _ = registry.register(
         name="洛阳恒达机械有限公司", uscc=make_uscc(91), contact_name="李四", phone="13900001111"
     )
-    operator, department = TestClient(server), TestClient(server)
-    for client in (operator, department):
+    operator, department, admin = TestClient(server), TestClient(server), TestClient(server)
+    for client in (operator, department, admin):
         await client.start_server()
     try:
         await sign_in(department, "dept")
@@ -240,8 +244,20 @@ async def test_an_operator_verifies_or_refuses_in_the_console(
             "/console/enterprises/99999/refuse", data={"reason": "x", "csrf_token": csrf}
         )
         assert missing.status == 404
+        # An admin undoes a wrong verification from 企业账号 (撤销核实), back on that page.
+        admin_csrf = await sign_in(admin, "admin")
+        listing = await (await admin.get("/console/enterprises")).text()
+        assert "撤销核实" in listing and "已核实" in listing and "未通过核实" in listing
+        undone = await admin.post(
+            f"/console/enterprises/{real.id}/refuse",
+            data={"reason": "核实有误", "back": "enterprises", "csrf_token": admin_csrf},
+            allow_redirects=False,
+        )
+        assert undone.status == 303 and undone.headers["Location"] == "/console/enterprises"
+        assert registry.profile(real.id).refused  # type: ignore[union-attr]
+        registry.verify(real.id, "重新核实无误", by="op")
     finally:
-        for client in (operator, department):
+        for client in (operator, department, admin):
             await client.close()
     verified, refused = registry.profile(real.id), registry.profile(claim.id)
     assert verified is not None and verified.verified and verified.decided_by == "op"
@@ -255,6 +271,7 @@ async def test_an_operator_verifies_or_refuses_in_the_console(
     assert [(r.username, r.action) for r in rows] == [
         ("op", "enterprise_verify"),
         ("op", "enterprise_refuse"),
+        ("admin", "enterprise_refuse"),
     ]
     assert "财务部确认" in rows[0].detail and make_uscc(91) not in rows[0].detail
     assert "企业称未委托此人" in rows[1].detail
