@@ -284,9 +284,12 @@ def setup_wechat(app: web.Application) -> None:
     app.router.add_get("/wechat", verify, name="wechat_verify")
     app.router.add_post("/wechat", receive, name="wechat_receive")
 
+    # Built now, while the app is put together: a malformed AES key stops the start-up with its
+    # sentence, before any background task or connection exists.
+    app[AUTH_KEY] = _auth(app[SETTINGS])
+
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
-        app[AUTH_KEY] = _auth(settings)
         gateway = app[GATEWAY]
         service = CustomerService(settings)
         channel = WeChatChannel(settings=settings, gateway=gateway, service=service)
