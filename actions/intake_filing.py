@@ -22,6 +22,7 @@ from actions.intake_checks import Accepted, check
 from actions.intake_facts import clause_facts, heard_in, story_event
 from actions.intake_rules import field_label, give_up_value
 from actions.intake_summary import display
+from actions.status import reissue_lost_codes
 from bot.domain.categories import category_for_intent, category_label_for_intent
 from bot.tickets.service import CHINA_TZ, TicketDraft
 
@@ -116,7 +117,8 @@ class ActionFileTicket(Action):
                 dispatcher.utter_message(
                     response="utter_ticket_awaiting_dispatch", deadline=deadline
                 )
-        else:
+        elif not await reissue_lost_codes(dispatcher, tracker, [filed.number], asked=False):
+            # Confirmed again after a reply that did arrive: the code said then still holds.
             dispatcher.utter_message(response="utter_ticket_already_filed", ticket_id=filed.number)
         second = tracker.get_slot("second_matter")
         if filed.created and isinstance(second, dict) and second.get("intent"):

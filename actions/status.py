@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -10,8 +11,17 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import heard
-from actions._shared import logger, lookup_guard, requester, run_blocking, ticket_service
+from actions._shared import (
+    last_user_text,
+    log_masked,
+    logger,
+    lookup_guard,
+    requester,
+    run_blocking,
+    ticket_service,
+)
 from actions.forms import CancellableFormValidation
+from bot.domain.text import normalize
 from bot.domain.tickets import find_access_code, find_ticket_id
 from bot.tickets.lookup_guard import LookupRefused
 from bot.tickets.service import CHINA_TZ, TicketView, waiting_step
@@ -111,9 +121,52 @@ class ActionQueryStatus(Action):
                 # The caller left the form (取消) before giving both.
                 dispatcher.utter_message(response="utter_cancelled")
             return forget
+        if not code:  # tickets this conversation filed: their number and code may have been lost
+            await reissue_lost_codes(
+                dispatcher, tracker, [v.number for v in found], asked=asks_for_code(tracker)
+            )
         for view in found:
             dispatcher.utter_message(response="utter_ticket_status", **status_fields(view))
         return forget
+
+
+# 「提取码忘了」「我的提取码是多少」「没收到提取码」「重新发一下提取码」
+_ASKS_FOR_CODE = re.compile(
+    r"提取码.{0,6}(?:忘|丢|没|不记得|多少|什么|啥|重新|再)|(?:忘|丢|没收到|重新|再).{0,6}提取码"
+)
+
+
+def asks_for_code(tracker: Tracker) -> bool:
+    """Whether the person's latest words ask for the code itself (not only the status)."""
+    return _ASKS_FOR_CODE.search(normalize(last_user_text(tracker))) is not None
+
+
+async def reissue_lost_codes(
+    dispatcher: CollectingDispatcher, tracker: Tracker, numbers: list[str], *, asked: bool
+) -> int:
+    """The number and a fresh code of each ticket this conversation filed whose filing reply
+    the gateway never recorded (so the person never saw it), or of the newest one when the
+    person asks for the code. Whatever went wrong after the commit — the gateway's timeout, the
+    action's budget, a failed record — the person gets both in the same conversation. Returns
+    how many codes were given."""
+    service = ticket_service()
+    given = 0
+    for index, number in enumerate(numbers):
+        try:
+            lost = not await run_blocking(service.confirmation_recorded, number, tracker.sender_id)
+            if not lost and not (asked and index == 0):
+                continue
+            code = await run_blocking(service.reissue_code, number, tracker.sender_id)
+        except Exception:
+            logger.exception("re-issuing the access code of %s failed", number)
+            continue
+        if code is not None:
+            log_masked("new access code of %s for sender %s", number, tracker.sender_id)
+            dispatcher.utter_message(
+                response="utter_access_code_reissued", ticket_id=number, access_code=code
+            )
+            given += 1
+    return given
 
 
 def status_fields(view: TicketView) -> dict[str, str]:

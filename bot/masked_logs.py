@@ -1,4 +1,5 @@
-"""Every log file of the processes we start is written here, with phone and ID numbers masked.
+"""Every log file of the processes we start is written here, with phone and ID numbers and access
+codes masked.
 
 What people type reaches logs by paths no single logging filter sees: Rasa quotes a payload it
 cannot parse in a `warnings` line on stderr (`Failed to parse arguments in line '/complain{"phone":
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from bot.domain.privacy import mask_text
+from bot.domain.tickets import MASKED_CODE
 
 # Escaped non-ASCII text: JSON's \uXXXX (Rasa's structured DEBUG lines) and Python's \xNN (a
 # bytes repr). Masking the escaped form fails: in 证410323… written as \u8bc1410323… the number
@@ -53,11 +55,18 @@ def readable(line: str) -> str:
     return _BYTE_ESCAPES.sub(_bytes_run, _JSON_ESCAPES.sub(_json_run, line))
 
 
+# Six digits standing alone: Rasa's DEBUG lines quote what a person typed ("Received user message
+# '233667'") and the slots ("access_code: 233667") with nothing around the number that says it is
+# an access code. A log needs no such number, so every one is masked; digits inside an
+# identifier, a time, a path, a longer or a masked number are not alone and stay.
+_BARE_SIX_DIGITS = re.compile(r"(?<![0-9A-Za-z_\-.:/*])[0-9]{6}(?![0-9A-Za-z_\-.:/*])")
+
+
 def mask_line(line: bytes) -> bytes:
     """One line of a process's output as it is written to its log file: escapes of non-ASCII
-    text decoded, then phone and ID numbers masked."""
-    text = readable(line.decode("utf-8", errors="replace"))
-    return mask_text(text).encode("utf-8", errors="backslashreplace")
+    text decoded, then phone and ID numbers and access codes (提取码) masked."""
+    text = mask_text(readable(line.decode("utf-8", errors="replace")))
+    return _BARE_SIX_DIGITS.sub(MASKED_CODE, text).encode("utf-8", errors="backslashreplace")
 
 
 LogOpener = Callable[[Path], IO[bytes]]

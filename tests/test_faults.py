@@ -6,6 +6,7 @@ bot says 已受理 only for a committed ticket, and the conversation resumes whe
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import time
@@ -17,11 +18,12 @@ import requests
 from sqlalchemy import func, select
 
 from bot.config import Settings
+from bot.domain.tickets import MASKED_CODE
 from bot.rasa_faults import system_text
 from bot.stack import Service, Stack, build_services, free_port
 from bot.tickets.db import make_engine
 from bot.tickets.migrate import upgrade
-from bot.tickets.models import Ticket
+from bot.tickets.models import ConversationMessage, Ticket, TicketEvent
 from tests.test_conversation import QUESTIONS
 
 pytestmark = pytest.mark.stack
@@ -196,3 +198,74 @@ def test_a_failing_tracker_store_fails_loudly_and_nothing_is_served_from_memory(
     # No stand-in tracker took the turn: the same answer is taken for the pending question.
     then, _, _ = person.say(person.answer(asked))
     assert "描述" not in then and then != asked and BUSY not in then
+
+
+def test_a_filing_that_commits_after_the_reply_was_lost_gives_number_and_a_fresh_code(
+    faulty: Stack,
+) -> None:
+    """The filing commits after the action's budget (a slow disk: a trigger that keeps the
+    INSERT busy), so the person is told the system is busy and never sees the number. Asking
+    「刚才提交成功了吗」 in the same conversation gives the number and a fresh code: the code works,
+    the re-issue is in the ticket's history, the reply is recorded (its code masked), and asking
+    again once the number was told gives no second code."""
+    person = Person(faulty)
+    asked = person.start("小区门口的下水道堵了一个星期，污水漫到人行道上，臭气熏天。")
+    summary = person.to_summary(*person.say(person.answer(asked))[:2])
+    database = _settings(faulty).database_url.removeprefix("sqlite:///")
+    before = _tickets(faulty)
+    with sqlite3.connect(database) as conn:
+        conn.execute("CREATE TABLE slow_rows (x INTEGER)")
+        conn.executemany("INSERT INTO slow_rows VALUES (?)", [(i,) for i in range(600)])
+        conn.execute(
+            "CREATE TRIGGER slow_filing AFTER INSERT ON tickets BEGIN SELECT count(*) "
+            "FROM slow_rows a, slow_rows b, slow_rows c WHERE a.x + b.x + c.x < 0; END"
+        )
+    try:
+        said, _, _ = person.say(_confirm_payload(summary))
+        assert "已受理" not in said and BUSY in said, said
+        deadline = time.monotonic() + 300
+        while _tickets(faulty) == before:  # the action server's filing goes on and commits
+            assert time.monotonic() < deadline, "the filing never committed"
+            time.sleep(0.5)
+    finally:
+        with sqlite3.connect(database) as conn:
+            conn.execute("DROP TRIGGER IF EXISTS slow_filing")
+            conn.execute("DROP TABLE IF EXISTS slow_rows")
+    engine = make_engine(_settings(faulty).database_url)
+    try:
+        with engine.connect() as conn:
+            number, ticket_id = conn.execute(
+                select(Ticket.number, Ticket.id).order_by(Ticket.id.desc()).limit(1)
+            ).one()
+
+        said, messages, _ = person.say("刚才提交成功了吗")
+        told = re.search(rf"工单号是 {number}，提取码 (\d{{6}})", said)
+        assert told, said
+        code = told.group(1)
+        assert {"number": number, "access_code": code} in [m.get("card") for m in messages]
+        assert f"工单 {number} 的情况" in said
+        elsewhere = Person(faulty)
+        looked_up, _, _ = elsewhere.say(f"查询工单 {number} {code}")
+        assert f"工单 {number} 的情况" in looked_up, looked_up
+        with engine.connect() as conn:
+            actions = conn.execute(
+                select(TicketEvent.action).where(TicketEvent.ticket_id == ticket_id)
+            ).scalars()
+            assert "reissue_code" in list(actions)
+            recorded = (
+                conn.execute(
+                    select(ConversationMessage.text).where(
+                        ConversationMessage.direction == "out",
+                        ConversationMessage.text.contains(number),
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert any(f"提取码 {MASKED_CODE}" in text for text in recorded)
+        assert not any(code in text.replace(number, "") for text in recorded)
+
+        again, _, _ = person.say("刚才提交成功了吗")
+        assert f"工单 {number} 的情况" in again and "新生成" not in again, again
+    finally:
+        engine.dispose()

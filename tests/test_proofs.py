@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import random
+import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,7 @@ def test_no_phone_or_id_number_reaches_a_log_file(stack: RunningStack) -> None:
     scans = privacy.scan(log_dir, result.people)
     report = privacy.report(result, scans, "pytest", "the test session's stack")
     assert all(not s.leaked for s in scans), report
+    assert all(not s.codes_leaked for s in scans), report
     # The logs did see the messages (Rasa quotes a payload it cannot parse): masked.
     assert sum(s.masked_seen for s in scans) > 0, report
     # And the numbers did go through: the gateway's record keeps messages as typed.
@@ -61,6 +64,19 @@ def test_no_phone_or_id_number_reaches_a_log_file(stack: RunningStack) -> None:
             .where(or_(*[ConversationMessage.text.contains(phone) for phone in phones]))
         ).scalar_one()
     assert recorded > 0
+    # The access codes typed with a ticket number, or alone after the bot asked for one, are
+    # neither in the gateway's record nor in Rasa's tracker store.
+    typed = [
+        p.access_code
+        for index, p in enumerate(result.people)
+        if index % 20 and index % len(privacy.WEB_SCRIPTS) in (2, 4)
+    ]
+    with stack.engine.connect() as conn:
+        texts = conn.execute(select(ConversationMessage.text)).scalars().all()
+    with sqlite3.connect(stack.settings.tracker_db) as tracker:
+        events = [row[0] for row in tracker.execute("SELECT data FROM events")]
+    for kept in ("\n".join(texts), "\n".join(events)):
+        assert not [code for code in typed if re.search(rf"(?<!\d){code}(?!\d)", kept)]
 
 
 def test_the_scan_finds_a_number_in_full_and_the_log_copy_masks_it(tmp_path: Path) -> None:

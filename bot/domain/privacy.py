@@ -12,6 +12,7 @@ import secrets
 
 from bot.domain.identifiers import id_check_char
 from bot.domain.text import labelled_as_other_number
+from bot.domain.tickets import mask_labelled_access_codes
 
 # As people type them: 13812345678, 138 1234 5678, 138-1234-5678, +86 138…, full-width digits.
 _MOBILE_IN_TEXT = re.compile(r"(?<!\d)((?:\+?86[- ]?)?1[3-9]\d[- ]?)(\d{4})([- ]?\d{4})(?!\d)")
@@ -45,8 +46,9 @@ def mask_name(name: str | None) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Mask ID numbers, mobile and landline numbers inside free text (for logs and views)."""
-    text = text.translate(_HALF_WIDTH)
+    """Mask ID numbers, mobile and landline numbers inside free text (for logs and views), and
+    the access codes the text names as codes (bot/domain/tickets.py)."""
+    text = mask_labelled_access_codes(text.translate(_HALF_WIDTH))
     text = _ID_IN_TEXT.sub(lambda m: f"{m.group(1)}********{m.group(3)}", text)
     text = _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
     return _LANDLINE_IN_TEXT.sub(lambda m: _mask_landline(m, text), text)

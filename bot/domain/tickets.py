@@ -49,6 +49,49 @@ def find_access_code(text: str) -> str | None:
     return matches[0].group(1) if matches else None
 
 
+# What an access code is replaced by wherever it is kept (records, tracker, broker, logs).
+MASKED_CODE = "******"
+# A code the text names as one: 「提取码 233667」, 「提取码：233667」, 「提取码是233667」.
+_LABELLED_CODE_RE = re.compile(r"(提取码\s*(?:是|为)?\s*[:：]?\s*)(\d{6})(?!\d)")
+# A code right after a ticket number, as the bot's examples teach: 「LY20261125-0007 233667」.
+_CODE_AFTER_NUMBER_RE = re.compile(
+    r"(" + TICKET_ID_PATTERN + r"(?!\d)[\s,，、:：;；/]{0,3})(\d{6})(?!\d)", re.IGNORECASE
+)
+
+
+def mask_labelled_access_codes(text: str) -> str:
+    """Codes the text itself marks as codes (after 提取码, right after a ticket number) masked.
+
+    For text whose author is unknown (a log line, a bot reply): a bare 6-digit number there may
+    be anything, but one in these two places is a code whoever wrote it."""
+    if "提取码" not in text and "LY" not in text.upper():
+        return text
+    text = _LABELLED_CODE_RE.sub(lambda m: m.group(1) + MASKED_CODE, text)
+    return _CODE_AFTER_NUMBER_RE.sub(lambda m: m.group(1) + MASKED_CODE, text)
+
+
+def mask_access_codes(text: str, *, asked: bool = False, known: tuple[str, ...] = ()) -> str:
+    """What a person typed, as it is kept: the access codes in it masked.
+
+    A code is kept secret even from the staff who read the record, so a department cannot copy
+    one and act as the caller (rate its own ticket 满意). A bare six-digit number is a code when
+    the message also names a ticket (「查询 LY… 233667」), when the bot had just asked for the
+    code (`asked`), or when it is one the dialogue took as the code (`known`, the access_code
+    slot's value); elsewhere it may be a 邮编-less postcode or a count and stays as typed."""
+    masked = mask_labelled_access_codes(text)
+    candidates = access_code_matches(
+        TICKET_ID_RE.sub(lambda m: " " * len(m.group()), normalize(masked))
+    )
+    if not candidates:
+        return masked
+    everything = asked or TICKET_ID_RE.search(normalize(masked)) is not None
+    chars = list(masked)
+    for match in candidates:
+        if everything or match.group(1) in known:
+            chars[match.start(1) : match.end(1)] = MASKED_CODE
+    return "".join(chars)
+
+
 def new_access_code() -> str:
     return f"{secrets.randbelow(10**6):06d}"
 

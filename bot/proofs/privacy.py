@@ -1,5 +1,5 @@
-"""Privacy proof: synthetic conversations full of phone and ID numbers, then every log file of
-the stack scanned for them.
+"""Privacy proof: synthetic conversations full of phone and ID numbers and access codes (提取码),
+then every log file of the stack scanned for them.
 
 Each synthetic person has a mobile number (1[3-9] + 9 digits) and a 居民身份证 number (18 digits,
 a Luoyang region, a real birth date, the GB 11643 check character). Short conversations (2–3
@@ -48,13 +48,15 @@ WECHAT_TOKEN = "privacy-proof-token"
 class Person:
     phone: str
     id_number: str
+    # A 提取码 the person types in a status query (with the number, and alone when asked).
+    access_code: str = ""
 
 
 def synthetic_person(rng: random.Random) -> Person:
     phone = "1" + rng.choice("3456789") + "".join(rng.choice("0123456789") for _ in range(9))
     born = dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(365 * 55))
     first17 = f"{rng.choice(LUOYANG_REGIONS)}{born:%Y%m%d}{rng.randrange(1000):03d}"
-    return Person(phone, first17 + id_check_char(first17))
+    return Person(phone, first17 + id_check_char(first17), f"{rng.randrange(10**6):06d}")
 
 
 def masked_id(id_number: str) -> str:
@@ -75,13 +77,19 @@ WEB_SCRIPTS: list[Script] = [
         ("算了", 200),
     ],
     lambda p: [
-        (f"查询工单 LY20260101-0001 123456 我电话{p.phone}", 200),
+        (f"查询工单 LY20260101-0001 {p.access_code} 我电话{p.phone}", 200),
         (f'/file_complaint{{"phone":"{p.phone}","id_number":"{p.id_number}"}}', 200),
     ],
     lambda p: [
         ("我要投诉", 200),
         (f'/complain{{"phone":"{p.phone}"}}', 200),
         (f"{p.id_number}\x1b[0m 电话 {p.phone}", 400),  # refused by the gateway: not relayed
+    ],
+    # The status form: the number, then the code alone as the answer to 「请发一下6位提取码」.
+    lambda p: [
+        (f"查询工单，我电话{p.phone}", 200),
+        ("LY20260101-0001", 200),
+        (p.access_code, 200),
     ],
 ]
 WECHAT_SCRIPT: Script = lambda p: [  # noqa: E731
@@ -216,7 +224,11 @@ class FileScan:
     size: int
     lines: int
     leaked: Counter[str] = field(default_factory=Counter)  # number → times found in full
+    codes_leaked: Counter[str] = field(default_factory=Counter)  # access code → times found
     masked_seen: int = 0  # our people's numbers found masked
+
+
+_SIX_DIGITS = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 
 
 def _windows(text: str, width: int) -> Iterator[str]:
@@ -226,8 +238,11 @@ def _windows(text: str, width: int) -> Iterator[str]:
 
 def scan(log_dir: Path, people: list[Person]) -> list[FileScan]:
     """Every file under `log_dir`: each 11- and 18-character digit window checked against the
-    people's numbers (a full number anywhere, also inside a longer run of digits)."""
+    people's numbers (a full number anywhere, also inside a longer run of digits), and every
+    run of exactly six digits against their access codes (a six-digit window inside a longer
+    number would match codes by chance)."""
     phones = {p.phone for p in people}
+    codes = {p.access_code for p in people if p.access_code}
     ids = {p.id_number.upper() for p in people}
     masked = {mask_phone(p.phone) for p in people} | {masked_id(p.id_number) for p in people}
     scans = []
@@ -236,6 +251,7 @@ def scan(log_dir: Path, people: list[Person]) -> list[FileScan]:
         found = FileScan(str(path.relative_to(log_dir)), path.stat().st_size, text.count("\n"))
         found.leaked.update(w for w in _windows(text, 11) if w in phones)
         found.leaked.update(w for w in _windows(text, 18) if w in ids)
+        found.codes_leaked.update(c for c in _SIX_DIGITS.findall(text) if c in codes)
         shapes = re.findall(r"\d{3}\*{4}\d{4}|\d{6}\*{8}\d{3}[\dXx]", text)
         found.masked_seen = sum(1 for s in shapes if s in masked)
         scans.append(found)
@@ -244,6 +260,7 @@ def scan(log_dir: Path, people: list[Person]) -> list[FileScan]:
 
 def report(result: DriveResult, scans: list[FileScan], command: str, note: str) -> str:
     leaks = sum(sum(s.leaked.values()) for s in scans)
+    code_leaks = sum(sum(s.codes_leaked.values()) for s in scans)
     lines = [
         "# Privacy: phone and ID numbers in the logs after synthetic conversations",
         "",
@@ -255,14 +272,16 @@ def report(result: DriveResult, scans: list[FileScan], command: str, note: str) 
         f"{len(result.unexpected)}",
         f"- numbers sent: {len(result.people)} mobile numbers and {len(result.people)} "
         "居民身份证 numbers (valid check character)",
-        f"- **numbers found in full in the logs: {leaks}**",
+        f"- **numbers found in full in the logs: {leaks}**; access codes (提取码) typed: "
+        f"{len(result.people)}, **found in the logs: {code_leaks}**",
         "",
-        "| log file | bytes | lines | numbers in full | our numbers seen masked |",
-        "|---|---|---|---|---|",
+        "| log file | bytes | lines | numbers in full | access codes | our numbers seen masked |",
+        "|---|---|---|---|---|---|",
     ]
     for s in scans:
         lines.append(
-            f"| {s.path} | {s.size} | {s.lines} | {sum(s.leaked.values())} | {s.masked_seen} |"
+            f"| {s.path} | {s.size} | {s.lines} | {sum(s.leaked.values())} "
+            f"| {sum(s.codes_leaked.values())} | {s.masked_seen} |"
         )
     if result.unexpected:
         lines += ["", "Unexpected answers:", ""]
@@ -362,7 +381,7 @@ def main() -> None:
     )
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(report(result, scans, command, note), encoding="utf-8")
-    leaks = sum(sum(s.leaked.values()) for s in scans)
+    leaks = sum(sum(s.leaked.values()) + sum(s.codes_leaked.values()) for s in scans)
     print(
         f"{sum(result.conversations.values())} conversations, {leaks} numbers in logs"
         f"{' and broker messages' if options.profile == 'production' else ''} — {report_path}"

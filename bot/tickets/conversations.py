@@ -18,6 +18,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.text import normalize
+from bot.domain.tickets import (
+    MASKED_CODE,
+    access_code_matches,
+    mask_access_codes,
+    mask_labelled_access_codes,
+)
 from bot.tickets.models import Conversation, ConversationMessage
 
 OPEN_STATES = ("bot", "queued", "human")
@@ -126,14 +133,17 @@ class ConversationStore:
         ).first()
 
     def record_inbound(self, conversation_id: int, text: str, external_id: str | None) -> Inbound:
-        """Record what the person sent; a repeated external id gives back the first row."""
+        """Record what the person sent; a repeated external id gives back the first row.
+
+        An access code in it is kept masked (bot/domain/tickets.mask_access_codes): Rasa gets
+        the text as typed from the gateway and checks the code; the record never holds it."""
         now = utcnow()
         try:
             with self.sessions.begin() as session:
                 row = ConversationMessage(
                     conversation_id=conversation_id,
                     direction="in",
-                    text=text,
+                    text=self._kept_inbound(session, conversation_id, text),
                     buttons="[]",
                     at=now,
                     external_id=external_id,
@@ -159,6 +169,23 @@ class ConversationStore:
             ).one()
             return Inbound(first, duplicate=True)
 
+    @staticmethod
+    def _kept_inbound(session: Session, conversation_id: int, text: str) -> str:
+        """The person's message as recorded: a bare six-digit number is masked as a code when
+        the bot's message before it asked for the 提取码 (the status form's question)."""
+        if not access_code_matches(normalize(text)):
+            return mask_access_codes(text)
+        last_out = session.scalars(
+            select(ConversationMessage.text)
+            .where(
+                ConversationMessage.conversation_id == conversation_id,
+                ConversationMessage.direction != "in",
+            )
+            .order_by(ConversationMessage.id.desc())
+            .limit(1)
+        ).first()
+        return mask_access_codes(text, asked="提取码" in (last_out or ""))
+
     def record_replies(
         self, conversation_id: int, inbound_id: int, replies: Sequence[OutMessage]
     ) -> None:
@@ -174,15 +201,20 @@ class ConversationStore:
             )
 
     def record_understanding(self, inbound_id: int, understood: Understanding) -> None:
-        """The NLU result of a recorded inbound message (set after the bot answered it)."""
+        """The NLU result of a recorded inbound message (set after the bot answered it); an
+        access code entity whose span the record masked is kept masked too."""
         with self.sessions.begin() as session:
+            kept = session.scalars(
+                select(ConversationMessage.text).where(ConversationMessage.id == inbound_id)
+            ).first()
+            entities = [_kept_entity(e, kept or "") for e in understood.entities]
             session.execute(
                 update(ConversationMessage)
                 .where(ConversationMessage.id == inbound_id, ConversationMessage.direction == "in")
                 .values(
                     intent=understood.intent,
                     confidence=understood.confidence,
-                    entities=json.dumps(understood.entities, ensure_ascii=False),
+                    entities=json.dumps(entities, ensure_ascii=False),
                 )
             )
 
@@ -296,16 +328,31 @@ class ConversationStore:
         reply_to: int | None = None,
         pushed: bool = False,
     ) -> ConversationMessage:
+        # The filing confirmation's code was shown to the person once, in the reply; the
+        # record (web chat history, console transcripts) keeps it masked.
+        card = {**reply.card, "access_code": MASKED_CODE} if reply.card else None
         return ConversationMessage(
             conversation_id=conversation_id,
             direction=direction,
-            text=reply.text,
+            text=mask_labelled_access_codes(reply.text),
             buttons=json.dumps(reply.buttons, ensure_ascii=False),
-            card=json.dumps(reply.card, ensure_ascii=False) if reply.card else None,
+            card=json.dumps(card, ensure_ascii=False) if card else None,
             at=now,
             reply_to=reply_to,
             pushed=pushed,
         )
+
+
+def _kept_entity(entity: dict[str, Any], kept_text: str) -> dict[str, Any]:
+    start, end = entity.get("start"), entity.get("end")
+    if (
+        entity.get("entity") == "access_code"
+        and isinstance(start, int)
+        and isinstance(end, int)
+        and MASKED_CODE in kept_text[start:end]
+    ):
+        return {**entity, "value": MASKED_CODE}
+    return entity
 
 
 def message_json(row: ConversationMessage) -> dict[str, Any]:
