@@ -265,6 +265,8 @@ def test_a_person_files_reloads_and_is_told_the_answer(stack: RunningStack, brow
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".card .card-number"))
     assert [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".msg.user")] == users
     assert browser.find_element(By.CSS_SELECTOR, ".card .card-number").text == number
+    # The code was shown once: the history keeps it masked and the card says so.
+    assert "只显示一次" in browser.find_element(By.CSS_SELECTOR, ".card .card-code").text
     _screenshot(browser, "reloaded")
 
     answer_ticket(stack.engine, number)

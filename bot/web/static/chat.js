@@ -45,7 +45,11 @@
     if (!card) return;
     const box = document.createElement("div");
     box.className = "card";
-    [["工单号", card.number], ["提取码", card.access_code]].forEach(function (pair) {
+    // The record keeps the code masked (it is shown once, when the ticket is filed): a card
+    // from the history says so instead of showing stars.
+    const masked = /^\*+$/.test(card.access_code || "");
+    const code = masked ? "已隐藏（受理时只显示一次）" : card.access_code;
+    [["工单号", card.number], ["提取码", code]].forEach(function (pair) {
       const line = document.createElement("div");
       const label = document.createElement("span");
       label.className = "card-label";
@@ -62,7 +66,7 @@
     copy.className = "copy";
     copy.textContent = "复制";
     copy.addEventListener("click", function () {
-      const text = "工单号 " + card.number + " 提取码 " + card.access_code;
+      const text = "工单号 " + card.number + (masked ? "" : " 提取码 " + card.access_code);
       const done = function () { copy.textContent = "已复制"; };
       if (navigator.clipboard && window.isSecureContext) {
         navigator.clipboard.writeText(text).then(done, function () { copy.textContent = "请手动复制"; });
