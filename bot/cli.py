@@ -134,6 +134,7 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import internal_auth
     from bot.production import ProfileError, prepare
     from bot.stack import Stack, StackError, build_services
     from bot.tickets.migrate import upgrade
@@ -167,6 +168,10 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     except StackError as exc:
         print(exc, file=sys.stderr)
         return 1
+    # This run's internal token, for `hotline chat` in another terminal (bot/internal_auth.py).
+    token_file = None
+    if not internal_auth.expected_token():
+        token_file = internal_auth.remember_run_token(settings.var_dir, settings.rasa_token)
     print(
         f"\n已就绪（{time.monotonic() - started:.0f} 秒）：\n"
         f"  网页聊天      {settings.web_url}/\n"
@@ -194,6 +199,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         print("\n正在停止 …", flush=True)
         stack.stop()
+        if token_file is not None:
+            token_file.unlink(missing_ok=True)
         print("已全部停止。")
     return code
 
@@ -335,8 +342,11 @@ def _in_project(path: str) -> Path:
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import internal_auth
+
     sender = args.sender or f"shell-{uuid.uuid4().hex[:12]}"
     url = f"{settings.rasa_url}/webhooks/rest/webhook"
+    headers = internal_auth.headers(internal_auth.local_token(settings.var_dir))
     print("与12345智能助手对话（输入 /quit 退出）。")
     while True:
         try:
@@ -348,8 +358,14 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         if not text:
             continue
-        replies = _post_json(url, {"sender": sender, "message": text})
-        if replies is None:
+        replies = _post_json(url, {"sender": sender, "message": text}, headers)
+        if replies == REFUSED:
+            print(
+                "智能助手拒绝了请求：缺少内部令牌。请在运行 `make run` 的同一目录使用，"
+                "或设置与服务相同的 HOTLINE_RASA_TOKEN。"
+            )
+            continue
+        if not isinstance(replies, list):
             print(f"连接不到智能助手（{settings.rasa_url}）。请先在另一个终端运行 `make run`。")
             continue
         for reply in replies:
@@ -358,16 +374,23 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"      [{button.get('title')}] 输入 {button.get('payload')}")
 
 
-def _post_json(url: str, payload: dict[str, Any]) -> list[dict[str, Any]] | None:
+REFUSED = "refused"  # the REST channel answered 401: no or a wrong internal token
+
+
+def _post_json(
+    url: str, payload: dict[str, Any], headers: dict[str, str]
+) -> list[dict[str, Any]] | str | None:
     request = urllib.request.Request(
         url,
         data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **headers},
         method="POST",
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             data = json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return REFUSED if error.code == 401 else None
     except (OSError, urllib.error.URLError, json.JSONDecodeError):
         return None
     return data if isinstance(data, list) else None
@@ -443,7 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="blank/mask personal data of tickets and transcripts older than N days, delete "
         "Rasa's tracker events as old (statistics stay)",
     )
-    purge.add_argument("--days", type=int, required=True)
+    purge.add_argument("--days", type=int, help="default: HOTLINE_RETENTION_DAYS")
     purge.add_argument(
         "--tracker-url",
         help="Rasa's SQL tracker store (default: var/tracker.db, or HOTLINE_TRACKER_URL when "

@@ -36,7 +36,14 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from bot.config import PROJECT_ROOT, Settings
-from bot.stack import Service, action_service, rasa_service, service_env, web_service
+from bot.stack import (
+    Service,
+    action_endpoint,
+    action_service,
+    rasa_service,
+    service_env,
+    web_service,
+)
 
 NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "hotline.conf.template"
 
@@ -161,7 +168,9 @@ def write_production_endpoints(settings: Settings, where: Layout) -> Path:
     amqp_host, amqp_port, _, amqp_user = _url_parts(settings.amqp_url, "HOTLINE_AMQP_URL")
     endpoints = {
         # Through nginx's internal listener: any action replica serves any Rasa instance.
-        "action_endpoint": {"url": f"http://{settings.host}:{where.action_balancer}/webhook"},
+        "action_endpoint": action_endpoint(
+            f"http://{settings.host}:{where.action_balancer}/webhook"
+        ),
         "tracker_store": {
             "type": "SQL",
             "dialect": "postgresql",

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 
 import yaml
 
+from bot import internal_auth
 from bot.config import PROJECT_ROOT, Settings
 from bot.masked_logs import LogCopy, masked_copy
 from bot.training import rasa_env, rasa_serve_command
@@ -113,11 +114,18 @@ class StackError(RuntimeError):
     """A process failed to start or died; the message names it and carries its log tail."""
 
 
+def action_endpoint(url: str) -> dict[str, object]:
+    """Rasa's action endpoint: the URL, and the internal token as a header (bot/rasa_sdk_serve.py
+    refuses calls without it). The value is a reference Rasa fills from its environment when it
+    reads the file, so the token is never written to disk."""
+    return {"url": url, "headers": {internal_auth.HEADER: "${" + internal_auth.TOKEN_ENV + "}"}}
+
+
 def write_endpoints(settings: Settings) -> Path:
     """endpoints.yml with this run's action server URL and tracker file (paths made absolute)."""
     with open(PROJECT_ROOT / "endpoints.yml", encoding="utf-8") as handle:
         endpoints = yaml.safe_load(handle) or {}
-    endpoints["action_endpoint"] = {"url": settings.action_url}
+    endpoints["action_endpoint"] = action_endpoint(settings.action_url)
     tracker = endpoints.get("tracker_store") or {}
     if tracker.get("type") == "SQL" and tracker.get("dialect", "sqlite") == "sqlite":
         tracker["db"] = str(settings.tracker_db)
@@ -152,7 +160,9 @@ def action_service(settings: Settings, env: dict[str, str], port: int, name: str
     """One action server (rasa-sdk) on `port`, bound to settings.host."""
     return Service(
         name=name,
-        command=[sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        # rasa-sdk with the internal token checked on every call (bot/rasa_sdk_serve.py).
+        command=[sys.executable, "-m", "bot.rasa_sdk_serve", "--actions", "actions"]
+        + ["--port", str(port)],
         # rasa-sdk listens on 0.0.0.0 unless SANIC_HOST says otherwise.
         env={**env, "SANIC_HOST": settings.host},
         ready_url=f"http://{settings.host}:{port}/health",

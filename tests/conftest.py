@@ -13,6 +13,7 @@ import pytest
 import requests
 from sqlalchemy import Engine
 
+from bot import internal_auth
 from bot.config import PROJECT_ROOT, Settings
 from bot.stack import Stack, build_services, free_port
 from bot.tickets.db import make_engine, make_session_factory
@@ -112,6 +113,7 @@ class RunningStack:
         response = requests.post(
             f"{self.settings.rasa_url}/webhooks/rest/webhook",
             json={"sender": sender, "message": text},
+            headers=internal_auth.headers(self.settings.rasa_token),
             timeout=60,
         )
         response.raise_for_status()

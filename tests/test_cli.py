@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from bot import internal_auth
 from bot.config import PROJECT_ROOT
 from bot.training import FINGERPRINT_INPUTS, fingerprint
 from tests.conftest import free_port
@@ -53,17 +54,21 @@ def test_hotline_run_serves_all_three_and_stops_cleanly_on_ctrl_c(
         assert (tmp_path / "var" / "hotline.db").exists()  # migrated on start
         reply = requests.post(f"{web}/api/chat", json={"message": "你好"}, timeout=60)
         assert "12345" in reply.json()["messages"][0]["text"]
-        rest = requests.post(
-            f"http://127.0.0.1:{ports['RASA']}/webhooks/rest/webhook",
-            json={"sender": "cli-test", "message": "你是机器人吗"},
-            timeout=60,
-        )
+        webhook = f"http://127.0.0.1:{ports['RASA']}/webhooks/rest/webhook"
+        message = {"sender": "cli-test", "message": "你是机器人吗"}
+        # The run's token is in var/rasa.token for local clients (`hotline chat`), 0600.
+        token_file = tmp_path / "var" / internal_auth.RUN_TOKEN_FILE
+        assert token_file.stat().st_mode & 0o077 == 0
+        headers = internal_auth.headers(token_file.read_text(encoding="ascii"))
+        rest = requests.post(webhook, json=message, headers=headers, timeout=60)
         assert rest.json()[0]["text"]
+        assert requests.post(webhook, json=message, timeout=60).status_code == 401
     finally:
         proc.send_signal(signal.SIGINT)
         rest_of_output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, rest_of_output
     assert "已全部停止" in rest_of_output
+    assert not (tmp_path / "var" / internal_auth.RUN_TOKEN_FILE).exists()
     for port in ports.values():
         with pytest.raises(requests.ConnectionError):
             requests.get(f"http://127.0.0.1:{port}/", timeout=2)
@@ -119,18 +124,28 @@ def test_fingerprint_follows_training_inputs_only(tmp_path: Path) -> None:
 
 @pytest.mark.stack
 def test_hotline_chat_talks_to_the_running_bot(stack) -> None:  # type: ignore[no-untyped-def]
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "chat"],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "HOTLINE_RASA_URL": stack.settings.rasa_url},
-        input="你好\n我要投诉\n/quit\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "助手：您好" in result.stdout
-    assert "描述" in result.stdout
+    def chat(token: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "chat"],
+            cwd=PROJECT_ROOT,
+            env={
+                **os.environ,
+                "HOTLINE_RASA_URL": stack.settings.rasa_url,
+                "HOTLINE_RASA_TOKEN": token,
+            },
+            input="你好\n我要投诉\n/quit\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    said = chat(stack.settings.rasa_token)  # the deployment's token, as the services have it
+    assert "助手：您好" in said
+    assert "描述" in said
+    refused = chat("x" * 43)
+    assert "缺少内部令牌" in refused and "助手：" not in refused
 
 
 def test_hotline_chat_says_when_no_bot_is_running() -> None:

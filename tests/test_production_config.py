@@ -62,6 +62,8 @@ def test_endpoints_reference_secrets_and_never_hold_them(tmp_path: Path) -> None
     assert endpoints["event_broker"]["type"] == "bot.rasa_event_broker.MaskedPikaEventBroker"
     assert endpoints["event_broker"]["raise_on_failure"] is True
     assert endpoints["action_endpoint"]["url"] == "http://127.0.0.1:5055/webhook"
+    # The internal token reaches the action servers as a header Rasa fills from its environment.
+    assert endpoints["action_endpoint"]["headers"] == {"X-Hotline-Token": "${HOTLINE_RASA_TOKEN}"}
 
 
 def test_a_password_inside_a_service_url_is_refused(tmp_path: Path) -> None:

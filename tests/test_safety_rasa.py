@@ -1,5 +1,6 @@
-"""Rasa's HTTP API answers only with the run's token; Rasa and the action server listen on
-loopback; the token is in no log and on no command line."""
+"""Rasa's HTTP API answers only with the run's token, its REST channel and the action server
+only with the internal token (X-Hotline-Token); Rasa and the action server listen on loopback;
+the token is in no log and on no command line."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import func, select
 
+from bot import internal_auth
+from bot.tickets.models import Ticket
 from tests.conftest import RunningStack
 
 pytestmark = pytest.mark.stack
@@ -26,10 +30,9 @@ def _listening_addresses(port: int) -> set[str]:
     return found
 
 
-def test_the_api_needs_the_token_and_the_rest_channel_does_not(stack: RunningStack) -> None:
+def test_the_api_needs_the_token(stack: RunningStack) -> None:
     settings = stack.settings
     sender = f"safety-{uuid.uuid4().hex[:10]}"
-    # The gateway's way in: the REST channel's webhook, no token.
     assert stack.say(sender, "你好")
     tracker_url = f"{settings.rasa_url}/conversations/{sender}/tracker"
     refused = requests.get(tracker_url, timeout=10)
@@ -46,6 +49,74 @@ def test_the_api_needs_the_token_and_the_rest_channel_does_not(stack: RunningSta
     assert events.status_code == 401, "nobody can write slots into a conversation"
     allowed = requests.get(tracker_url, params=settings.rasa_auth, timeout=10)
     assert allowed.status_code == 200 and allowed.json()["sender_id"] == sender
+
+
+def test_the_rest_channel_needs_the_internal_token(stack: RunningStack) -> None:
+    """A host on the private network cannot talk to Rasa as someone else's sender id (read
+    their tickets, file in their name): the webhook wants X-Hotline-Token."""
+    settings = stack.settings
+    webhook = f"{settings.rasa_url}/webhooks/rest/webhook"
+    sender = f"safety-{uuid.uuid4().hex[:10]}"
+    message = {"sender": sender, "message": "你好"}
+    for headers in ({}, {internal_auth.HEADER: ""}, {internal_auth.HEADER: "x" * 43}):
+        refused = requests.post(webhook, json=message, headers=headers, timeout=10)
+        assert refused.status_code == 401, headers
+        assert "rasa" not in refused.text.lower()
+    # Nothing of the refused messages reached the conversation.
+    tracker = requests.get(
+        f"{settings.rasa_url}/conversations/{sender}/tracker", params=settings.rasa_auth, timeout=10
+    ).json()
+    assert not [e for e in tracker["events"] if e.get("event") == "user"]
+    # The token as a query parameter is not accepted either (it would reach access logs).
+    assert (
+        requests.post(webhook, json=message, params=settings.rasa_auth, timeout=10).status_code
+        == 401
+    )
+    assert stack.say(sender, "你好")  # with the header
+    assert requests.get(f"{settings.rasa_url}/webhooks/rest/", timeout=10).status_code == 200
+
+
+def test_the_action_server_needs_the_internal_token(stack: RunningStack) -> None:
+    """Without the token no action runs: a forged call of action_file_ticket with a tracker of
+    the caller's choosing files nothing."""
+    settings = stack.settings
+    url = f"http://{settings.host}:{settings.action_port}"
+    forged = {
+        "next_action": "action_file_ticket",
+        "sender_id": "web:forged",
+        "tracker": {
+            "sender_id": "web:forged",
+            "slots": {
+                "description": "小区门口路灯坏了一个月，晚上很黑",
+                "organization": "西工区城管局",
+                "district": "西工区",
+                "phone": "13800000000",
+                "confirmed": True,
+            },
+            "latest_message": {"text": "确认提交", "intent": {"name": "affirm"}},
+            "events": [],
+            "active_loop": {},
+        },
+        "domain": {},
+        "version": "3.6.21",
+    }
+    before = _tickets(stack)
+    for headers in ({}, {internal_auth.HEADER: "x" * 43}):
+        refused = requests.post(f"{url}/webhook", json=forged, headers=headers, timeout=10)
+        assert refused.status_code == 401, refused.text
+        assert requests.get(f"{url}/actions", headers=headers, timeout=10).status_code == 401
+    assert _tickets(stack) == before
+    assert requests.get(f"{url}/health", timeout=10).status_code == 200
+    # With the token the call reaches rasa-sdk (which answers it, whatever it decides).
+    allowed = requests.get(
+        f"{url}/actions", headers=internal_auth.headers(settings.rasa_token), timeout=10
+    )
+    assert allowed.status_code == 200 and "action_file_ticket" in allowed.text
+
+
+def _tickets(stack: RunningStack) -> int:
+    with stack.engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(Ticket)).scalar_one())
 
 
 def test_rasa_and_the_action_server_listen_on_loopback_only(stack: RunningStack) -> None:

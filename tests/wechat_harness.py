@@ -33,6 +33,7 @@ from aiohttp import test_utils, web
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from sqlalchemy import Engine, select
 
+from bot import internal_auth
 from bot.tickets.db import make_session_factory
 from bot.tickets.models import Conversation, ConversationMessage
 from bot.web.app import create_app
@@ -149,7 +150,10 @@ class RasaProxy:
                     return web.Response(status=503)
             async with session.request(
                 request.method, self.target + request.path_qs, data=body,
-                headers={"Content-Type": request.content_type},
+                headers={
+                    "Content-Type": request.content_type,
+                    internal_auth.HEADER: request.headers.get(internal_auth.HEADER, ""),
+                },
             ) as upstream:  # fmt: skip
                 return web.Response(
                     body=await upstream.read(),

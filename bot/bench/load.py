@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import Any
 
 import aiohttp
 
+from bot import internal_auth
 from bot.bench.stats import LoadRun
 
 # 8 messages of a complaint that goes through our complaint form (tests/test_conversation.py:
@@ -34,6 +36,14 @@ PARSE_TEXT = "洛龙区住建局拖欠我们工程款三十八万元，去年8�
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=120)
 
 
+def _session(token: str, **kwargs: Any) -> aiohttp.ClientSession:
+    """A client for a bot's REST channel: ours wants the internal token (bot/internal_auth.py);
+    the stock bot's channel is Rasa's own and ignores the header."""
+    return aiohttp.ClientSession(
+        timeout=REQUEST_TIMEOUT, headers=internal_auth.headers(token), **kwargs
+    )
+
+
 async def _say(
     session: aiohttp.ClientSession, url: str, sender: str, text: str
 ) -> list[dict[str, object]]:
@@ -45,12 +55,12 @@ async def _say(
     return body
 
 
-async def converse(rasa_url: str, sender: str) -> list[str]:
+async def converse(rasa_url: str, sender: str, token: str) -> list[str]:
     """One conversation, returning the bot's last reply text to each message (for the report:
     the evidence that the script walks the form)."""
     url = f"{rasa_url}/webhooks/rest/webhook"
     replies = []
-    async with aiohttp.ClientSession(timeout=REQUEST_TIMEOUT) as session:
+    async with _session(token) as session:
         for text in SCRIPT:
             body = await _say(session, url, sender, text)
             replies.append(" / ".join(str(r.get("text", "")) for r in body))
@@ -74,11 +84,11 @@ async def _caller(
             run.latencies.append(time.perf_counter() - started)
 
 
-async def load(bot: str, rasa_url: str, callers: int, rounds: int) -> LoadRun:
+async def load(bot: str, rasa_url: str, token: str, callers: int, rounds: int) -> LoadRun:
     """`callers` concurrent callers, each running the script `rounds` times (a new sender each)."""
     url = f"{rasa_url}/webhooks/rest/webhook"
     connector = aiohttp.TCPConnector(limit=callers)
-    async with aiohttp.ClientSession(connector=connector, timeout=REQUEST_TIMEOUT) as session:
+    async with _session(token, connector=connector) as session:
         run = LoadRun(bot=bot, callers=callers, wall_seconds=0.0)
         started = time.perf_counter()
         await asyncio.gather(

@@ -49,10 +49,10 @@ def shares(raw_lines: Iterable[str]) -> tuple[int, dict[str, float]]:
     return total, {k: round(100 * v / total, 1) if total else 0.0 for k, v in hits.items()}
 
 
-async def _keep_loading(rasa_url: str, spy: subprocess.Popen[bytes]) -> list[float]:
+async def _keep_loading(rasa_url: str, token: str, spy: subprocess.Popen[bytes]) -> list[float]:
     rates = []
     while spy.poll() is None:
-        run = await load.load("profile", rasa_url, 10, 1)
+        run = await load.load("profile", rasa_url, token, 10, 1)
         rates.append(float(run.summary()["msgs_per_s"]))
     return rates
 
@@ -64,12 +64,12 @@ def profile(variant: str, py_spy: str, seconds: int, out: Path) -> str:
     bot = our_bot(variant, work, model, None)
     bot.start()
     try:
-        asyncio.run(load.converse(bot.rasa_url, "profile-warmup"))
+        asyncio.run(load.converse(bot.rasa_url, "profile-warmup", bot.rasa_token))
         pid = bot.pids()["Rasa server"]
         command = [py_spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "50"]
         command += ["-f", "raw", "-o", str(out), "--nonblocking"]
         spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        rates = asyncio.run(_keep_loading(bot.rasa_url, spy))
+        rates = asyncio.run(_keep_loading(bot.rasa_url, bot.rasa_token, spy))
     finally:
         bot.stack.stop()
         shutil.rmtree(work, ignore_errors=True)

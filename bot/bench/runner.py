@@ -57,7 +57,7 @@ def _load_all(bots: list[Bot], options: Options) -> list[LoadRun]:
         rounds = options.rounds or DEFAULT_ROUNDS.get(callers, 2)
         for bot in bots:
             _say(f"{bot.name}: {callers} callers × {rounds} conversations …")
-            run = asyncio.run(load.load(bot.name, bot.rasa_url, callers, rounds))
+            run = asyncio.run(load.load(bot.name, bot.rasa_url, bot.rasa_token, callers, rounds))
             row = run.summary()
             _say(
                 f"  {row['msgs_per_s']} messages/s, p95 {row['p95_ms']} ms, errors {row['errors']}"
@@ -83,7 +83,9 @@ def run_bench(options: Options) -> dict[str, Any]:
             bot.start()
         idle_rss = {bot.name: _rss(bot) for bot in bots}
         transcripts = {
-            bot.name: asyncio.run(load.converse(bot.rasa_url, f"bench-warmup-{bot.name}"))
+            bot.name: asyncio.run(
+                load.converse(bot.rasa_url, f"bench-warmup-{bot.name}", bot.rasa_token)
+            )
             for bot in bots
         }
         parse = {

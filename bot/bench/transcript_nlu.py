@@ -22,6 +22,7 @@ from typing import Any
 
 import requests
 
+from bot import internal_auth
 from bot.bench.own_stack import own_stack
 from bot.bench.stats import percentile
 from bot.bench.webchat import ANSWERS, DESCRIPTION
@@ -49,6 +50,7 @@ def measure(rasa: str, token: str, complaints: int) -> dict[str, list[tuple[int,
     """(turn number in the conversation, ms) per way, for every message of every complaint."""
     session = requests.Session()
     session.params = {"token": token}  # Rasa's API token (`--auth-token`), on every call
+    session.headers.update(internal_auth.headers(token))  # and the REST channel's
     sender = f"bench-{uuid.uuid4().hex[:8]}"
     results: dict[str, list[tuple[int, float]]] = {way: [] for way in WAYS}
     turn = 0

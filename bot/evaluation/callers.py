@@ -22,6 +22,7 @@ import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from bot import internal_auth
 from bot.config import PROJECT_ROOT
 from bot.tickets.models import Ticket
 
@@ -66,6 +67,7 @@ class CallerDriver:
         self.engine = engine
         self.http = requests.Session()
         self.http.params = {"token": rasa_token}  # Rasa's API token, for the tracker reads
+        self.http.headers.update(internal_auth.headers(rasa_token))  # the REST channel's
 
     def _say(self, sender: str, text: str, outcome: Outcome) -> list[dict[str, Any]]:
         outcome.transcript.append(f"> {text}")

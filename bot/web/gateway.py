@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
+from bot import internal_auth
 from bot.domain.privacy import mask_text
 from bot.domain.validators import has_unreadable
 from bot.tickets.conversations import ConversationStore, Understanding, message_json
@@ -115,6 +116,8 @@ class Gateway:
         self.store = store
         self._http = http
         self._webhook = f"{rasa_url}/webhooks/rest/webhook"
+        # The REST channel wants the internal token too, as a header (bot/internal_auth.py).
+        self._webhook_headers = internal_auth.headers((rasa_auth or {}).get("token", ""))
         self._rasa_api = RasaApi(http, rasa_url, rasa_auth or {})
         self._pushers: dict[str, Pusher] = {}
         self._rate = MessageRate(store.read_sessions)
@@ -251,7 +254,9 @@ class Gateway:
     ) -> list[Reply]:
         payload = {"sender": rasa_sender_id, "message": text, "metadata": metadata or {}}
         try:
-            async with self._http.post(self._webhook, json=payload) as resp:
+            async with self._http.post(
+                self._webhook, json=payload, headers=self._webhook_headers
+            ) as resp:
                 if resp.status != 200:
                     logger.warning("Rasa answered %s for sender %s", resp.status, rasa_sender_id)
                     raise RasaUnavailable(502, RASA_DOWN)
