@@ -272,8 +272,8 @@ def report(result: DriveResult, scans: list[FileScan], command: str, note: str) 
         f"{len(result.unexpected)}",
         f"- numbers sent: {len(result.people)} mobile numbers and {len(result.people)} "
         "居民身份证 numbers (valid check character)",
-        f"- **numbers found in full in the logs: {leaks}**; access codes (提取码) typed: "
-        f"{len(result.people)}, **found in the logs: {code_leaks}**",
+        f"- **numbers found in full in the logs: {leaks}**; access codes (提取码, one per "
+        f"person, typed in the web chat's status queries) **found in the logs: {code_leaks}**",
         "",
         "| log file | bytes | lines | numbers in full | access codes | our numbers seen masked |",
         "|---|---|---|---|---|---|",
