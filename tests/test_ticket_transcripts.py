@@ -94,11 +94,13 @@ def _transcript(page: str) -> str:
     return page.split('id="transcript"')[1]
 
 
+@pytest.mark.parametrize("username", ["op", "sup"])
 async def test_an_operator_reads_each_ticket_s_own_part_only(
-    chats: tuple[dict[str, Chat], TestServer],
+    chats: tuple[dict[str, Chat], TestServer], username: str
 ) -> None:
+    """Operators and supervisors read every ticket, each through its own part."""
     built, server = chats
-    operator, token = await _client(server, "op")
+    operator, token = await _client(server, username)
     try:
         chat = built["protected"]
         first = _transcript(await (await operator.get(f"/console/tickets/{chat.first}")).text())
