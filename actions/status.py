@@ -123,22 +123,28 @@ class ActionQueryStatus(Action):
             return forget
         if not code:  # tickets this conversation filed: their number and code may have been lost
             await reissue_lost_codes(
-                dispatcher, tracker, [v.number for v in found], asked=asks_for_code(tracker)
+                dispatcher, tracker, [v.number for v in found], asked=asks_what_was_filed(tracker)
             )
         for view in found:
             dispatcher.utter_message(response="utter_ticket_status", **status_fields(view))
         return forget
 
 
-# 「提取码忘了」「我的提取码是多少」「没收到提取码」「重新发一下提取码」
-_ASKS_FOR_CODE = re.compile(
-    r"提取码.{0,6}(?:忘|丢|没|不记得|多少|什么|啥|重新|再)|(?:忘|丢|没收到|重新|再).{0,6}提取码"
+# The person asks what the filing gave them — so they did not get it, whatever the record says
+# (WeChat's customer-service fallback can fail after the reply was recorded):
+# 「提取码忘了」「我的提取码是多少」「没收到工单号」「我的工单号是多少」「刚才提交成功了吗」「受理了没」
+_ASKS_WHAT_WAS_FILED = re.compile(
+    r"提取码.{0,6}(?:忘|丢|没|不记得|多少|什么|啥|重新|再)"
+    r"|(?:忘|丢|没收到|没看到|重新|再).{0,6}(?:提取码|工单号|单号)"
+    r"|(?:工单号|单号).{0,4}(?:多少|是啥|什么|忘)"
+    r"|(?:提交|受理|登记)(?:成功|上|好)?了?(?:吗|没)"
 )
 
 
-def asks_for_code(tracker: Tracker) -> bool:
-    """Whether the person's latest words ask for the code itself (not only the status)."""
-    return _ASKS_FOR_CODE.search(normalize(last_user_text(tracker))) is not None
+def asks_what_was_filed(tracker: Tracker) -> bool:
+    """Whether the person's latest words ask for the number or code, or whether the filing
+    went through (not only how the ticket is doing)."""
+    return _ASKS_WHAT_WAS_FILED.search(normalize(last_user_text(tracker))) is not None
 
 
 async def reissue_lost_codes(
@@ -146,7 +152,7 @@ async def reissue_lost_codes(
 ) -> int:
     """The number and a fresh code of each ticket this conversation filed whose filing reply
     the gateway never recorded (so the person never saw it), or of the newest one when the
-    person asks for the code. Whatever went wrong after the commit — the gateway's timeout, the
+    person asks what the filing gave them. Whatever went wrong after the commit — the gateway's timeout, the
     action's budget, a failed record — the person gets both in the same conversation. Returns
     how many codes were given."""
     service = ticket_service()
