@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
 
 from bot.tickets import accounts as accounts_module
 from bot.tickets.accounts import MAX_ADDRESS_FAILURES, MAX_FAILURES
 from bot.tickets.db import make_engine, make_session_factory
 from bot.tickets.migrate import upgrade
+from bot.tickets.models import AuditEntry
 from bot.web.app import create_app
 from bot.web.console.texts import LOGIN_LOCKED, LOGIN_WRONG
 from tests.console_support import PASSWORD, World, csrf_of, populate, settings_for
@@ -154,3 +156,16 @@ async def test_an_address_over_its_limit_is_refused_before_any_hash_on_its_own_p
     assert hashes.count == MAX_ADDRESS_FAILURES  # refused without a hash
     assert (await _try(client, "op", PASSWORD, B))[0] == 303
     assert hashes.count == MAX_ADDRESS_FAILURES + 1
+
+
+async def test_the_audit_log_records_the_clients_address_not_the_proxys(
+    behind_proxy: tuple[World, TestClient],
+) -> None:
+    w, client = behind_proxy
+    assert (await _try(client, "op", "wrong password", A))[0] == 401
+    assert (await _try(client, "op", PASSWORD, B))[0] == 303
+    with w.sessions() as session:
+        rows = session.execute(
+            select(AuditEntry.action, AuditEntry.remote).order_by(AuditEntry.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [("login_failed", A), ("login", B)]

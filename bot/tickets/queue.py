@@ -72,7 +72,12 @@ def filtered(f: QueueFilter, now: dt.datetime) -> Select[tuple[Ticket]]:
             + f.search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             + "%"
         )
-        query = query.where(Ticket.description.like(pattern, escape="\\"))
+        matches = Ticket.description.like(pattern, escape="\\")
+        if f.department_scope is not None:
+            # A department reads a protected complainant's text masked (names, phone, company
+            # gone); a search over the stored text would still answer "does it name 李秀兰?".
+            matches = and_(matches, Ticket.identity_protected.is_(False))
+        query = query.where(matches)
     return query
 
 

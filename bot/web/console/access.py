@@ -18,6 +18,7 @@ from aiohttp import web
 from bot.tickets.accounts import Account
 from bot.web.console.keys import ACCOUNTS, AUDIT, CSRF, USER
 from bot.web.console.session_store import get_session
+from bot.web.security import client_ip
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
@@ -117,7 +118,9 @@ def current_user(request: web.Request) -> Account:
 
 
 def remote(request: web.Request) -> str:
-    return request.remote or ""
+    """The client's address as the audit log records it: behind nginx, the address nginx
+    forwards (HOTLINE_TRUSTED_PROXIES), not nginx's own."""
+    return client_ip(request) or ""
 
 
 async def audit(

@@ -8,6 +8,7 @@ from bot.web.console.access import requires
 from bot.web.console.keys import AUDIT
 from bot.web.console.pages import db, render
 from bot.web.console.texts import AUDIT_LABELS
+from bot.web.params import whole_number
 
 
 def setup_routes(app: web.Application) -> None:
@@ -21,7 +22,7 @@ async def audit_page(request: web.Request) -> web.Response:
     username = request.query.get("user", "").strip()[:64] or None
     rows = await db(
         request.app[AUDIT].recent,
-        before_id=int(before) if before.isdigit() else None,
+        before_id=whole_number(before),
         ticket_number=ticket,
         username=username,
     )

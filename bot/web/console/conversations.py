@@ -18,14 +18,15 @@ from bot.web.console.access import audit, requires
 from bot.web.console.keys import SERVICE, SESSIONS
 from bot.web.console.pages import db, local_time, notify, render
 from bot.web.keys import GATEWAY
+from bot.web.params import ID_PATTERN, whole_number
 
 MAX_CHARS = 2000
 
 
 def setup_routes(app: web.Application) -> None:
-    app.router.add_get("/handoffs/{id:\\d+}", conversation_page)
-    app.router.add_get("/handoffs/{id:\\d+}/messages", new_messages)
-    app.router.add_post("/handoffs/{id:\\d+}/{step:take|send|release}", step)
+    app.router.add_get(f"/handoffs/{{id:{ID_PATTERN}}}", conversation_page)
+    app.router.add_get(f"/handoffs/{{id:{ID_PATTERN}}}/messages", new_messages)
+    app.router.add_post(f"/handoffs/{{id:{ID_PATTERN}}}/{{step:take|send|release}}", step)
 
 
 async def _handoff(request: web.Request) -> Handoff:
@@ -60,10 +61,9 @@ async def conversation_page(request: web.Request) -> web.Response:
 async def new_messages(request: web.Request) -> web.Response:
     """The messages after `?after=<id>` and who holds the conversation, for the live page."""
     handoff = await _handoff(request)
-    try:
-        after = int(request.query.get("after", "0"))
-    except ValueError:
-        raise web.HTTPBadRequest(text="after 必须是消息编号") from None
+    after = whole_number(request.query.get("after", "0"))
+    if after is None:
+        raise web.HTTPBadRequest(text="after 必须是消息编号")
     sessions = request.app[SESSIONS]
     conversation = await db(takeover.conversation_of, sessions, handoff.sender_id)
     messages = await db(queue.transcript, sessions, handoff.sender_id)

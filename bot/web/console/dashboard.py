@@ -14,6 +14,7 @@ from bot.web.console.access import audit, requires
 from bot.web.console.exports import cell, csv_bytes, xlsx_bytes
 from bot.web.console.keys import SESSIONS
 from bot.web.console.pages import db, local_time, render
+from bot.web.params import whole_number
 
 DEFAULT_DAYS = 30
 HOT_SPOT_THRESHOLD = 3
@@ -32,7 +33,7 @@ def _period(
     request: web.Request, default: int = DEFAULT_DAYS
 ) -> tuple[int, dt.datetime, dt.datetime]:
     raw = request.query.get("days", "")
-    days = min(int(raw), 3660) if raw.isdigit() and int(raw) > 0 else default
+    days = min(whole_number(raw) or default, 3660)
     now = dt.datetime.now(dt.UTC)
     return days, now - dt.timedelta(days=days), now
 
@@ -83,7 +84,7 @@ def _due(t: Any) -> dt.datetime | None:
 async def dashboard_data(request: web.Request) -> web.Response:
     days, start, now = _period(request)
     threshold = request.query.get("n", "")
-    n = int(threshold) if threshold.isdigit() and int(threshold) > 0 else HOT_SPOT_THRESHOLD
+    n = whole_number(threshold) or HOT_SPOT_THRESHOLD
     facts = await db(stats.load_facts, request.app[SESSIONS], start, now)
     from bot.domain.categories import category_label
 

@@ -29,6 +29,7 @@ from bot.web.console.access import audit, current_user, requires
 from bot.web.console.keys import CONSOLE_SETTINGS, SESSIONS
 from bot.web.console.pages import db, notify, render
 from bot.web.keys import HTTP_CLIENT
+from bot.web.params import ID_PATTERN
 from bot.web.rasa_api import RasaApi
 
 ENTITY_ROWS = 3
@@ -39,9 +40,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/review/refresh", refresh)
     app.router.add_get("/review/corrections", corrections_page)
     app.router.add_get("/review/corrections.yml", export_yaml)
-    app.router.add_get("/review/messages/{id:\\d+}", message_page)
-    app.router.add_post("/review/messages/{id:\\d+}", mark)
-    app.router.add_get("/conversations/{id:\\d+}", conversation_page)
+    app.router.add_get(f"/review/messages/{{id:{ID_PATTERN}}}", message_page)
+    app.router.add_post(f"/review/messages/{{id:{ID_PATTERN}}}", mark)
+    app.router.add_get(f"/conversations/{{id:{ID_PATTERN}}}", conversation_page)
 
 
 @functools.cache

@@ -26,6 +26,7 @@ from bot.web.console.keys import SERVICE, SESSIONS
 from bot.web.console.pages import categories, db, departments, districts, notify, render
 from bot.web.console.texts import NOT_FOUND, RATINGS
 from bot.web.console.transcript import mask_alone
+from bot.web.params import whole_number
 
 
 def setup_routes(app: web.Application) -> None:
@@ -73,7 +74,7 @@ async def ticket_list(request: web.Request) -> web.Response:
     account = current_user(request)
     f = filter_from(request.query, account)
     after = request.query.get("after", "")
-    after_id = int(after) if after.isdigit() else None
+    after_id = whole_number(after)
     moment = now()
     rows, next_id = await db(queue.page, request.app[SESSIONS], f, moment, after_id=after_id)
     params = {k: v for k, v in request.query.items() if k != "after" and v}

@@ -15,13 +15,16 @@ from bot.web.console.auth import STORAGE
 from bot.web.console.keys import ACCOUNTS
 from bot.web.console.pages import categories, db, departments, districts, notify, render
 from bot.web.console.texts import ROLE_LABELS
+from bot.web.params import ID_PATTERN
 
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/users", users_page, name="users")
     app.router.add_post("/users", add_user)
-    app.router.add_post("/users/{id:\\d+}/{change:unlock|disable|enable|role}", change_user)
-    app.router.add_post("/users/{id:\\d+}/password", reset_password)
+    app.router.add_post(
+        f"/users/{{id:{ID_PATTERN}}}/{{change:unlock|disable|enable|role}}", change_user
+    )
+    app.router.add_post(f"/users/{{id:{ID_PATTERN}}}/password", reset_password)
     app.router.add_get("/departments", departments_page, name="departments")
     app.router.add_get("/routing", routing_page, name="routing")
 
