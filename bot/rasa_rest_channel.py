@@ -38,9 +38,7 @@ class TokenRestInput(RestInput):  # type: ignore[misc]
             # rasa_serve refuses to start without it; a Rasa started another way answers 401.
             logger.error("%s is not set: the REST channel refuses every message", HEADER)
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
 
         @blueprint.middleware("request")
