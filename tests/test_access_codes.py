@@ -202,6 +202,8 @@ def test_a_fresh_code_replaces_the_lost_one_for_the_filing_conversation_only(
     )  # fmt: skip
     assert filed.access_code is not None
     assert not service.confirmation_recorded(filed.number, conversation.rasa_sender_id)
+    # Rasa's REST channel used directly (no recorded conversation): no evidence of a loss.
+    assert service.confirmation_recorded(filed.number, "rest-without-a-record")
     assert service.reissue_code(filed.number, "web-someone-else") is None
     fresh = service.reissue_code(filed.number, conversation.rasa_sender_id)
     assert fresh is not None and len(fresh) == 6
