@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.tickets.models import Handoff, Ticket
@@ -72,7 +72,7 @@ def filtered(f: QueueFilter, now: dt.datetime) -> Select[tuple[Ticket]]:
             + f.search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             + "%"
         )
-        matches = Ticket.description.like(pattern, escape="\\")
+        matches: ColumnElement[bool] = Ticket.description.like(pattern, escape="\\")
         if f.department_scope is not None:
             # A department reads a protected complainant's text masked (names, phone, company
             # gone); a search over the stored text would still answer "does it name 李秀兰?".

@@ -2,30 +2,49 @@
 
 The browser never talks to Rasa directly: it holds an anonymous sender key (cookie), the gateway
 keeps its conversation (and 「新的对话」 a fresh one), and pushed messages arrive over SSE.
+
+The sender key is a random id and its HMAC (the deployment's enterprise key, bot/tickets/
+secret_keys.py, under a label of its own): only keys this service issued are taken, so a script
+cannot open streams or conversations for keys it made up — it has to fetch each one, and the
+per-address limits count those fetches.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from bot.tickets.conversations import message_json
+from bot.tickets.secret_keys import load_or_create_key
 from bot.web.errors import UserError
-from bot.web.keys import GATEWAY
+from bot.web.keys import GATEWAY, SETTINGS
 from bot.web.push import WEB_CHANNEL, stream_pushed
-from bot.web.security import client_ip
+from bot.web.security import client_ip, cookie_flags
 
 SENDER_COOKIE = "hotline_sid"
 MAX_MESSAGE_CHARS = 2000
 HISTORY_LIMIT = 200
 NO_SESSION = "会话已失效，请刷新页面后重试。"
+SIGNING_KEY = web.AppKey("chat_sender_signing_key", bytes)
+_ID_CHARS = 32  # hex of the random id
+_SIGNATURE_CHARS = 32  # hex of the HMAC, 128 bits
+
+
+async def _signing_key(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    app[SIGNING_KEY] = load_or_create_key(settings.var_dir, settings.enterprise_key)
+    yield
 
 
 def setup_routes(app: web.Application) -> None:
+    app.cleanup_ctx.append(_signing_key)
     app.router.add_get("/", chat_page, name="chat_page")
     app.router.add_post("/api/chat", chat_message, name="chat_message")
     app.router.add_get("/api/chat/history", chat_history, name="chat_history")
@@ -33,12 +52,31 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/chat/events", chat_events, name="chat_events")
 
 
+def _signature(key: bytes, sender_id: str) -> str:
+    digest = hmac.new(key, f"web-chat-sender:{sender_id}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:_SIGNATURE_CHARS]
+
+
+def _new_sender_key(request: web.Request) -> str:
+    sender_id = secrets.token_hex(_ID_CHARS // 2)
+    return f"{sender_id}.{_signature(request.app[SIGNING_KEY], sender_id)}"
+
+
 def _sender_key(request: web.Request) -> str | None:
+    """The cookie's sender key when this service signed it, else None."""
     value = request.cookies.get(SENDER_COOKIE, "")
-    # Only keys we issued: 32 hex characters.
-    if len(value) == 32 and all(c in "0123456789abcdef" for c in value):
-        return value
-    return None
+    sender_id, dot, signature = value.partition(".")
+    if (
+        not dot
+        or len(sender_id) != _ID_CHARS
+        or len(signature) != _SIGNATURE_CHARS
+        or not all(c in "0123456789abcdef" for c in sender_id)
+    ):
+        return None
+    expected = _signature(request.app[SIGNING_KEY], sender_id)
+    if not hmac.compare_digest(signature.encode(), expected.encode()):
+        return None
+    return value
 
 
 def _required_sender_key(request: web.Request) -> str:
@@ -48,14 +86,14 @@ def _required_sender_key(request: web.Request) -> str:
     return key
 
 
-def _set_sender_cookie(response: web.StreamResponse, sender: str) -> None:
-    response.set_cookie(SENDER_COOKIE, sender, httponly=True, samesite="Strict", max_age=86400 * 30)
+def _set_sender_cookie(request: web.Request, response: web.StreamResponse, sender: str) -> None:
+    response.set_cookie(SENDER_COOKIE, sender, max_age=86400 * 30, **cookie_flags(request))
 
 
 async def chat_page(request: web.Request) -> web.Response:
     response = aiohttp_jinja2.render_template("chat.html", request, {})
     if _sender_key(request) is None:
-        _set_sender_cookie(response, secrets.token_hex(16))
+        _set_sender_cookie(request, response, _new_sender_key(request))
     return response
 
 
@@ -89,12 +127,12 @@ def _external_id(request: web.Request) -> str | None:
 async def chat_message(request: web.Request) -> web.Response:
     message = await _message_of(request)
     external_id = _external_id(request)
-    sender = _sender_key(request) or secrets.token_hex(16)
+    sender = _sender_key(request) or _new_sender_key(request)
     replies = await request.app[GATEWAY].receive(
         WEB_CHANNEL, sender, message, external_id=external_id, client_ip=client_ip(request)
     )
     response = web.json_response({"messages": [r.as_json() for r in replies]})
-    _set_sender_cookie(response, sender)
+    _set_sender_cookie(request, response, sender)
     return response
 
 
@@ -132,4 +170,4 @@ async def chat_new(request: web.Request) -> web.Response:
 
 
 async def chat_events(request: web.Request) -> web.StreamResponse:
-    return await stream_pushed(request, _required_sender_key(request))
+    return await stream_pushed(request, _required_sender_key(request), client_ip(request))

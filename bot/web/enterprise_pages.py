@@ -1,7 +1,7 @@
 """The enterprise's web pages: registration, sign-in with the token, the one-click report form,
 the ticket card, and the readable API document.
 
-The session is a signed cookie (HttpOnly, SameSite=Strict) holding the enterprise id, when its
+The session is a signed cookie (HttpOnly, SameSite=Lax) holding the enterprise id, when its
 token was issued and an expiry: rotating the token ends every session at once, and nothing
 about the session is kept on the server. CSRF: the form carries an HMAC of the session (or, on
 the registration page, of a random cookie) that a cross-site page cannot read or forge.
@@ -30,6 +30,7 @@ from bot.web.enterprise_api import (
 )
 from bot.web.enterprise_errors import ApiError
 from bot.web.enterprise_texts import PAGES, error_message
+from bot.web.security import cookie_flags
 
 SESSION_COOKIE = "ent_session"
 CSRF_COOKIE = "ent_csrf"
@@ -87,7 +88,7 @@ def csrf_for_seed(request: web.Request, value: str) -> str:
 async def register_page(request: web.Request) -> web.StreamResponse:
     seed = secrets.token_hex(16)
     response = render(request, "register.html", {"csrf": csrf_for_seed(request, seed)})
-    response.set_cookie(CSRF_COOKIE, seed, httponly=True, samesite="Strict", path="/enterprise")
+    response.set_cookie(CSRF_COOKIE, seed, path="/enterprise", **cookie_flags(request))
     return response
 
 
@@ -164,10 +165,9 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     response.set_cookie(
         SESSION_COOKIE,
         _session_value(context.key, profile),
-        httponly=True,
-        samesite="Strict",
         path="/enterprise",
         max_age=SESSION_SECONDS,
+        **cookie_flags(request),
     )
     raise response
 
@@ -179,7 +179,7 @@ async def _signin_page(
     response = render(
         request, "signin.html", {"csrf": csrf_for_seed(request, seed), "error": error}, status
     )
-    response.set_cookie(CSRF_COOKIE, seed, httponly=True, samesite="Strict", path="/enterprise")
+    response.set_cookie(CSRF_COOKIE, seed, path="/enterprise", **cookie_flags(request))
     return response
 
 
