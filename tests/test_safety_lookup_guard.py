@@ -215,3 +215,19 @@ def test_keys_of_a_requester() -> None:
     assert [k.scope for k in keys] == ["ticket", "sender", "ip"]
     assert keys[2].label == "2001:0db8:…"
     assert len(lookup_keys("LY20261129-0001", Requester("rasa:x"))) == 2
+
+
+def test_an_ipv6_client_is_counted_by_its_64(engine: Engine) -> None:
+    """A connection is handed a whole /64: a fresh address for each guess is the same client."""
+    guard = _guard(engine)
+    for i in range(LIMITS.per_ip):
+        who = Requester(f"web:cookie-{i}", client_ip=f"2001:db8:4:4::{i + 1:x}")
+        assert guard.lookup(f"LY19990105-{i:04d}", "123456", who) is None
+    with pytest.raises(LookupRefused):
+        guard.lookup("LY19990105-9000", "123456", Requester("web:new", "2001:db8:4:4:ffff::1"))
+    # The next /64 is another client; an IPv4-mapped address counts as its IPv4 address.
+    assert guard.lookup("LY19990105-9001", "123456", Requester("web:x", "2001:db8:4:5::1")) is None
+    for i in range(LIMITS.per_ip):
+        guard.lookup(f"LY19990106-{i:04d}", "123456", Requester(f"web:v4-{i}", "198.51.100.7"))
+    with pytest.raises(LookupRefused):
+        guard.lookup("LY19990106-9000", "123456", Requester("web:m", "::ffff:198.51.100.7"))

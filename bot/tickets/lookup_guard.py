@@ -2,10 +2,13 @@
 
 A 6-digit code is one in a million: unlimited guesses would find it. Every look-up by code goes
 through `LookupGuard.lookup`, which counts failures per ticket number, per sender (the channel's
-own sender: web-chat cookie, WeChat openid) and per client IP where the web service knows it,
-in the ticket database — so the count holds across processes and replicas, SQLite or PostgreSQL.
-When any count in the window reaches its limit (data/hotline/limits.yml) the look-up is refused
-with the time to try again; an operator can lift a lock-out in the console.
+own sender: web-chat cookie, WeChat openid) and per client address where the web service knows
+it (an IPv6 client by its /64; behind nginx the address it forwards, which the web service
+believes only from HOTLINE_TRUSTED_PROXIES — without it every citizen would share nginx's
+address and one script could lock look-ups city-wide), in the ticket database — so the count
+holds across processes and replicas, SQLite or PostgreSQL. When any count in the window reaches
+its limit (data/hotline/limits.yml) the look-up is refused with the time to try again; an
+operator can lift a lock-out in the console.
 
 A wrong code and an unknown number are the same failure: the same answer, the same database work
 (a failure row per key, one indexed read of the stored hash) and the same hash check, so neither
@@ -30,6 +33,7 @@ from sqlalchemy import Index, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.domain.tables import load_table
+from bot.tickets.addresses import address_block
 from bot.tickets.models import Base, UTCDateTime
 from bot.tickets.service import CHINA_TZ, TicketService, TicketView, utcnow
 
@@ -148,7 +152,10 @@ def lookup_keys(number: str, who: Requester) -> list[_Key]:
         _Key("sender", _digest("sender", who.sender), mask_sender(who.sender)),
     ]
     if who.client_ip:
-        keys.append(_Key("ip", _digest("ip", who.client_ip), mask_ip(who.client_ip)))
+        # An IPv6 client by its /64, as the chat's message rate counts it: a connection is
+        # handed a whole /64, and one address each would be a fresh count per guess.
+        block = address_block(who.client_ip)
+        keys.append(_Key("ip", _digest("ip", block), mask_ip(who.client_ip)))
     return keys
 
 
