@@ -43,7 +43,7 @@ def test_an_enterprise_signs_in_and_files_with_one_click(stack: RunningStack, br
     assert "待核实" in profile.text
     assert not browser.find_elements(By.ID, "chat-link")  # the chat speaks for verified ones
     session = browser.get_cookie("ent_session")
-    assert session and session["httpOnly"] and session["sameSite"] == "Strict"
+    assert session and session["httpOnly"] and session["sameSite"] == "Lax"
     browser.find_element(By.ID, "respondent").send_keys("西工区市场监管局")
     browser.find_element(By.ID, "description").send_keys(
         "西工区市场监管局一个月内对我公司检查五次，每次都罚款，要求说明依据也不给。"

@@ -24,7 +24,7 @@ from aiohttp import web
 
 from bot.domain.privacy import mask_uscc
 from bot.tickets.enterprises import EnterpriseProfile
-from bot.web.chat import _sender_key, _set_sender_cookie
+from bot.web.chat import _new_sender_key, _sender_key, _set_sender_cookie
 from bot.web.enterprise_api import CONTEXT
 from bot.web.enterprise_texts import error_message
 from bot.web.errors import UserError
@@ -160,9 +160,9 @@ async def open_chat(request: web.Request) -> web.StreamResponse:
         profile = await gateway.run(request.app[CONTEXT].registry.redeem_chat_link, code)
     if profile is None or _stopped(profile):
         return _refused(request, profile)
-    sender_key = _sender_key(request) or secrets.token_hex(16)
+    sender_key = _sender_key(request) or _new_sender_key(request)
     conversation = await gateway.new_conversation("web", sender_key)
     await bind(request.app, conversation.rasa_sender_id, profile)
     response = web.HTTPSeeOther("/")
-    _set_sender_cookie(response, sender_key)
+    _set_sender_cookie(request, response, sender_key)
     return response
