@@ -246,3 +246,44 @@ def test_a_signed_wechat_url_stays_out_of_nginxs_logs(tmp_path: Path) -> None:
     assert '"POST /wechat" 502' in access
     for value in query.values():
         assert value not in access and value not in error
+
+
+def test_cookies_are_secure_behind_a_terminator_and_for_every_public_client(
+    production: Production,
+) -> None:
+    """nginx passes a TLS terminator's X-Forwarded-Proto on (it used to overwrite it with http),
+    and the production web service marks cookies Secure and sends HSTS to every public client
+    even when the header is missing; only loopback (our own tools on plain HTTP) is spared."""
+    base = production.public
+    behind = requests.get(f"{base}/", headers={"X-Forwarded-Proto": "https"}, timeout=10)
+    cookie = behind.headers["Set-Cookie"]
+    assert "; Secure" in cookie and "SameSite=Lax" in cookie and "HttpOnly" in cookie
+    assert behind.headers["Strict-Transport-Security"].startswith("max-age=")
+    # A web replica as nginx reaches it, for a client on the internet and no scheme header.
+    replica = f"http://{production.settings.host}:{layout(production.settings).web_ports[0]}"
+    public = requests.get(f"{replica}/", headers={"X-Forwarded-For": "203.0.113.8"}, timeout=10)
+    assert "; Secure" in public.headers["Set-Cookie"]
+    assert public.headers["Strict-Transport-Security"].startswith("max-age=")
+    local = requests.get(f"{base}/", timeout=10)
+    assert "secure" not in local.headers["Set-Cookie"].lower()
+
+
+def test_nginx_limits_the_live_update_streams_of_one_address(production: Production) -> None:
+    """Each stream has its own person (the web service's per-sender limit never trips) and
+    comes from loopback (which the web service does not count by address): the refusal is
+    nginx's limit_conn / limit_req on /api/chat/events."""
+    base = production.public
+    streams: list[requests.Response] = []
+    try:
+        for _ in range(40):
+            person = requests.Session()
+            person.get(f"{base}/", timeout=10).raise_for_status()
+            stream = person.get(f"{base}/api/chat/events", stream=True, timeout=(5, 30))
+            streams.append(stream)
+            if stream.status_code != 200:
+                break
+        assert streams[-1].status_code == 429
+        assert 15 <= len(streams) - 1 <= 21
+    finally:
+        for stream in streams:
+            stream.close()
