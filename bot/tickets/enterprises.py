@@ -76,6 +76,7 @@ class EnterpriseProfile:
     decided_at: dt.datetime | None = None
     decided_by: str | None = None
     decision_reason: str | None = None
+    created_at: dt.datetime | None = None  # when the claim was made (the 企业核实 queue's order)
 
     @property
     def suspended(self) -> bool:
@@ -525,4 +526,5 @@ def _profile(enterprise: Enterprise) -> EnterpriseProfile:
         decided_at=enterprise.decided_at,
         decided_by=enterprise.decided_by,
         decision_reason=enterprise.decision_reason,
+        created_at=enterprise.created_at,
     )

@@ -95,7 +95,7 @@ async def pending_page(request: web.Request) -> web.Response:
             "name": c.profile.name,
             "uscc": c.profile.uscc,
             "contact": f"{mask_name(c.profile.contact_name)} {mask_phone(c.profile.phone)}",
-            "created_at": c.profile.token_issued_at,
+            "created_at": c.profile.created_at,
             "other_claims": c.other_claims,
             "verified": f"{c.verified.name}（账号 {c.verified.id}）" if c.verified else "",
         }
