@@ -45,6 +45,7 @@ HEARTBEAT_SECONDS = 15.0
 # A few tabs of one person; an office or a mobile carrier's NAT shares an address.
 STREAMS_PER_SENDER = 3
 STREAMS_PER_ADDRESS = 20
+REPLACED_RETRY_MS = 60_000
 PUSHED_PAGE = 100  # ConversationStore.pushed_since reads at most this many at once
 TOO_MANY_STREAMS = "打开的对话页面过多，请关闭其他页面后刷新重试。"
 
@@ -189,6 +190,10 @@ async def stream_pushed(
                 continue
             if listener.open:
                 last_id = await send_owed(last_id)
+        if listener.ended and alive():
+            # Replaced by a newer stream of this person (another tab): the browser would
+            # reconnect within seconds and replace that one in turn; ask it to wait a while.
+            await response.write(f"retry: {REPLACED_RETRY_MS}\n\n".encode())
     except ConnectionResetError:
         pass  # the person closed the page
     finally:
