@@ -249,7 +249,7 @@ def test_history_events_and_new_take_junk_without_harm(stack: RunningStack) -> N
     assert _counts(stack.engine) == before  # a stranger opens nothing
     session, key = _person(stack)
     _chat(session, stack, "你好")
-    for after in ["abc", "-1", "9" * 40, "1e9", "١٢", SQL]:
+    for after in ["abc", "-1", "9" * 40, "9" * 5000, "1e9", "١٢", "²", SQL]:
         _stream_opens(session, f"{web}/api/chat/events", params={"after": after})
         if after.isascii():  # a header is Latin-1 on the wire
             _stream_opens(session, f"{web}/api/chat/events", headers={"Last-Event-ID": after})
@@ -365,7 +365,8 @@ def test_the_enterprise_api_refuses_bad_requests_with_json_errors(stack: Running
         assert response.status_code in (404, 414), response.status_code
         _clean(response.text)
         assert "X-Injected" not in response.headers
-    for query in ["limit=abc", "limit=-1", "limit=" + "9" * 40, "cursor=" + SQL, "cursor=-1"]:
+    for query in ["limit=abc", "limit=-1", "limit=" + "9" * 40, "limit=²", "cursor=" + SQL,
+                  "cursor=-1", "cursor=²", "cursor=" + "9" * 5000]:  # fmt: skip
         _json_error(requests.get(f"{reports}?{query}", headers=auth, timeout=30), 422)
     assert _counts(stack.engine) == before
 

@@ -55,6 +55,7 @@ from bot.web.enterprise_errors import (
 )
 from bot.web.enterprise_texts import REGISTRATION_PENDING
 from bot.web.keys import GATEWAY, SETTINGS
+from bot.web.params import whole_number
 from bot.web.rate_limit import RateLimiter
 from bot.web.security import client_ip
 
@@ -358,9 +359,9 @@ async def list_reports(request: web.Request) -> web.Response:
     cursor = request.query.get("cursor")
     before = None
     if cursor is not None:
-        if not cursor.isdigit() or len(cursor) > 12:
+        before = whole_number(cursor)
+        if before is None:
             raise ApiError(422, "cursor_invalid", "cursor")
-        before = int(cursor)
     context = request.app[CONTEXT]
     rows = await context.db(
         reads.list_reports, context.read(), profile.sender_id, limit=limit, before_id=before

@@ -35,6 +35,7 @@ from bot.tickets.notices import claim_answer_notices
 from bot.web.errors import UserError
 from bot.web.gateway import Gateway, Reply
 from bot.web.keys import GATEWAY, SETTINGS
+from bot.web.params import whole_number
 from bot.web.periodic import periodic
 
 logger = logging.getLogger("bot.web.push")
@@ -203,7 +204,7 @@ async def stream_pushed(
 
 def _resume_id(request: web.Request) -> int:
     raw = request.headers.get("Last-Event-ID") or request.query.get("after", "")
-    return int(raw) if raw.isdigit() and len(raw) < 18 else 0
+    return whole_number(raw) or 0
 
 
 async def _notify_once(gateway: Gateway) -> None:
