@@ -42,8 +42,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "lookups.unlock",
             "review.view",
             "review.mark",
-            "home",
             "enterprises.verify",
+            "home",
         }
     ),
     "department": frozenset({"tickets.view", "tickets.reveal", "tickets.export", "home"}),
@@ -58,8 +58,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "lookups.unlock",
             "review.view",
             "review.mark",
-            "home",
             "enterprises.verify",
+            "home",
         }
     ),
     "admin": frozenset(
