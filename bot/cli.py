@@ -134,7 +134,7 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot import internal_auth
+    from bot.domain import internal_auth
     from bot.production import ProfileError, prepare
     from bot.stack import Stack, StackError, build_services
     from bot.tickets.migrate import upgrade
@@ -168,7 +168,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     except StackError as exc:
         print(exc, file=sys.stderr)
         return 1
-    # This run's internal token, for `hotline chat` in another terminal (bot/internal_auth.py).
+    # This run's internal token, for `hotline chat` in another terminal (bot/domain/internal_auth.py).
     token_file = None
     if not internal_auth.expected_token():
         token_file = internal_auth.remember_run_token(settings.var_dir, settings.rasa_token)
@@ -342,7 +342,7 @@ def _in_project(path: str) -> Path:
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
-    from bot import internal_auth
+    from bot.domain import internal_auth
 
     sender = args.sender or f"shell-{uuid.uuid4().hex[:12]}"
     url = f"{settings.rasa_url}/webhooks/rest/webhook"

@@ -189,12 +189,12 @@ def write_production_endpoints(settings: Settings, where: Layout) -> Path:
             "key_prefix": "hotline",
             # Rasa's default is 10 s per command (connecting included): a Redis that stopped
             # answering would hold every message that long before the polite answer
-            # (bot/rasa_faults.py); a lock store on the private network answers in milliseconds.
+            # (rasa_plugins/faults.py); a lock store on the private network answers in milliseconds.
             "socket_timeout": REDIS_TIMEOUT_SECONDS,
         },
         "event_broker": {
             # Rasa's pika broker, every string masked first (phone and ID numbers).
-            "type": "bot.rasa_event_broker.MaskedPikaEventBroker",
+            "type": "rasa_plugins.event_broker.MaskedPikaEventBroker",
             "url": amqp_host,
             "port": amqp_port or 5672,
             "username": amqp_user or "guest",

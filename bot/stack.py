@@ -23,8 +23,8 @@ from urllib.parse import urlencode
 
 import yaml
 
-from bot import internal_auth
 from bot.config import PROJECT_ROOT, Settings
+from bot.domain import internal_auth
 from bot.masked_logs import LogCopy, masked_copy
 from bot.training import rasa_env, rasa_serve_command
 
@@ -115,7 +115,7 @@ class StackError(RuntimeError):
 
 
 def action_endpoint(url: str) -> dict[str, object]:
-    """Rasa's action endpoint: the URL, and the internal token as a header (bot/rasa_sdk_serve.py
+    """Rasa's action endpoint: the URL, and the internal token as a header (bot/ops/action_server.py
     refuses calls without it). The value is a reference Rasa fills from its environment when it
     reads the file, so the token is never written to disk."""
     return {"url": url, "headers": {internal_auth.HEADER: "${" + internal_auth.TOKEN_ENV + "}"}}
@@ -160,8 +160,8 @@ def action_service(settings: Settings, env: dict[str, str], port: int, name: str
     """One action server (rasa-sdk) on `port`, bound to settings.host."""
     return Service(
         name=name,
-        # rasa-sdk with the internal token checked on every call (bot/rasa_sdk_serve.py).
-        command=[sys.executable, "-m", "bot.rasa_sdk_serve", "--actions", "actions"]
+        # rasa-sdk with the internal token checked on every call (bot/ops/action_server.py).
+        command=[sys.executable, "-m", "bot.ops.action_server", "--actions", "actions"]
         + ["--port", str(port)],
         # rasa-sdk listens on 0.0.0.0 unless SANIC_HOST says otherwise.
         env={**env, "SANIC_HOST": settings.host},
@@ -182,7 +182,7 @@ def rasa_service(
     """One Rasa server on `port` with its HTTP API behind the run's token."""
     return Service(
         name=name,
-        # bot.rasa_serve adds --auth-token from the environment, off the command line.
+        # rasa_plugins.serve adds --auth-token from the environment, off the command line.
         command=[
             *rasa_serve_command(),
             "run",

@@ -25,7 +25,7 @@ FINGERPRINT_INPUTS = (
     "domain.yml",
     "data",
     "data/hotline/typos.yml",
-    "bot/nlu",
+    "rasa_plugins/nlu",
     "bot/domain",
     "requirements/rasa.lock",
 )
@@ -40,9 +40,9 @@ def rasa_executable() -> Path:
 
 
 def rasa_serve_command() -> list[str]:
-    """`rasa` for serving: bot/rasa_serve.py adds `--auth-token` from HOTLINE_RASA_TOKEN inside
+    """`rasa` for serving: rasa_plugins/serve.py adds `--auth-token` from HOTLINE_RASA_TOKEN inside
     the process, so the token is never on a command line (`ps` shows those to every user)."""
-    return [str(rasa_executable().with_name("python")), "-m", "bot.rasa_serve"]
+    return [str(rasa_executable().with_name("python")), "-m", "rasa_plugins.serve"]
 
 
 def rasa_env() -> dict[str, str]:

@@ -64,7 +64,7 @@ if [ "$(cat "$RASA_VENV/.hotline-stamp" 2>/dev/null)" != "$want" ]; then
   say "Rasa environment ($PY310) → $RASA_VENV"
   [ -x "$RASA_VENV/bin/python" ] || "$UV" venv --quiet --python "$PY310" "$RASA_VENV"
   "$UV" pip sync --quiet --python "$RASA_VENV/bin/python" requirements/rasa.lock
-  # Our custom NLU components (bot.nlu, bot.domain) are imported by Rasa from this checkout.
+  # Our custom NLU components (rasa_plugins.nlu, bot.domain) are imported by Rasa from this checkout.
   site="$("$RASA_VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
   echo "$ROOT" > "$site/hotline_checkout.pth"
   echo "$want" > "$RASA_VENV/.hotline-stamp"

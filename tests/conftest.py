@@ -13,8 +13,8 @@ import pytest
 import requests
 from sqlalchemy import Engine
 
-from bot import internal_auth
 from bot.config import PROJECT_ROOT, Settings
+from bot.domain import internal_auth
 from bot.stack import Stack, build_services, free_port
 from bot.tickets.db import make_engine, make_session_factory
 from bot.tickets.migrate import upgrade

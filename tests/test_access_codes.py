@@ -16,7 +16,6 @@ from bot.config import PROJECT_ROOT
 from bot.domain.privacy import mask_text
 from bot.domain.tickets import MASKED_CODE, mask_access_codes, mask_labelled_access_codes
 from bot.masked_logs import mask_line
-from bot.rasa_event_masking import masked_events
 from bot.tickets.conversations import ConversationStore, Understanding
 from bot.tickets.db import make_engine, make_session_factory
 from bot.tickets.migrate import upgrade
@@ -24,6 +23,7 @@ from bot.tickets.models import Conversation, ConversationMessage, Ticket, Ticket
 from bot.tickets.service import TicketDraft, TicketService
 from bot.training import RASA_VENV, rasa_env
 from bot.web.gateway import Reply
+from rasa_plugins.event_masking import masked_events
 from tests.conftest import require
 from tests.gateway_support import messages_of
 
@@ -233,10 +233,10 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
-from bot import rasa_event_masking, rasa_sql_tracker_store
-rasa_event_masking.install()
+from rasa_plugins import event_masking, sql_tracker_store
+event_masking.install()
 if sys.argv[2] == "ours":
-    rasa_sql_tracker_store.install()
+    sql_tracker_store.install()
 
 class Recording(EventBroker):
     def __init__(self): self.published = []

@@ -1,4 +1,4 @@
-"""The compiled action-response validator (bot/nlu/action_validation.py) judges exactly as Rasa's
+"""The compiled action-response validator (rasa_plugins/nlu/action_validation.py) judges exactly as Rasa's
 own `jsonschema.validate` path: valid responses pass, invalid ones raise the same ValidationError
 with the same message. Rasa lives in the other environment, so the check runs there."""
 
@@ -18,8 +18,8 @@ CHECK = r"""
 import json, sys
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
-from bot.nlu import action_validation
-import bot.nlu.stateless  # what loading our model imports: installs the patch
+from rasa_plugins.nlu import action_validation
+import rasa_plugins.nlu.stateless  # what loading our model imports: installs the patch
 
 installed_on_import = action_validation.is_installed()
 action = RemoteAction("action_file_ticket", None)

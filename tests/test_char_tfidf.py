@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from bot.nlu.char_tfidf import build_pipeline, ready_for_single_messages
+from rasa_plugins.nlu.char_tfidf import build_pipeline, ready_for_single_messages
 
 
 def test_fortran_ordered_weights_score_exactly_as_before() -> None:

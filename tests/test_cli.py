@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot import internal_auth
 from bot.config import PROJECT_ROOT
+from bot.domain import internal_auth
 from bot.training import FINGERPRINT_INPUTS, fingerprint
 from tests.conftest import free_port
 

@@ -4,7 +4,7 @@ SQLAlchemy writes a failed statement's parameters into the exception's text (and
 every statement), so an IntegrityError while filing or recording a message would carry the
 caller's name, phone and story into var/logs and any error report. Each engine of ours — the
 service's, the read engine, the tracker-retention engine, Alembic's (make_engine) — and the
-engine Rasa's tracker store builds (bot/rasa_sql_tracker_store.hide_parameters) is checked with a
+engine Rasa's tracker store builds (rasa_plugins/sql_tracker_store.hide_parameters) is checked with a
 real failing statement on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -153,9 +153,9 @@ import json, logging, sys
 from urllib.parse import urlsplit
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from bot import rasa_sql_tracker_store
+from rasa_plugins import sql_tracker_store
 if sys.argv[2] == "hidden":
-    rasa_sql_tracker_store.hide_parameters()  # as bot/rasa_serve.py does before Rasa starts
+    sql_tracker_store.hide_parameters()  # as rasa_plugins/serve.py does before Rasa starts
 url = sys.argv[1]
 if url.startswith("sqlite:///"):
     store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=url.removeprefix("sqlite:///"))

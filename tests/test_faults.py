@@ -1,4 +1,4 @@
-"""Faults, each through a person's web chat against the real processes (bot/rasa_faults.py):
+"""Faults, each through a person's web chat against the real processes (rasa_plugins/faults.py):
 an action server killed or hung mid-form, the ticket database refusing the filing, the tracker
 store failing. The person always gets a polite answer within seconds, nothing is half-filed, the
 bot says 已受理 only for a committed ticket, and the conversation resumes where it was."""
@@ -19,11 +19,11 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.domain.tickets import MASKED_CODE
-from bot.rasa_faults import system_text
 from bot.stack import Service, Stack, build_services, free_port
 from bot.tickets.db import make_engine
 from bot.tickets.migrate import upgrade
 from bot.tickets.models import ConversationMessage, Ticket, TicketEvent
+from rasa_plugins.faults import system_text
 from tests.test_conversation import QUESTIONS
 
 pytestmark = pytest.mark.stack

@@ -1,4 +1,4 @@
-"""Rasa's NLU on several texts in one request (bot/rasa_nlu_batch.py) and the web service's
+"""Rasa's NLU on several texts in one request (rasa_plugins/nlu_batch.py) and the web service's
 batcher (bot/web/nlu_batcher.py), against the real Rasa server of the test stack."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The production profile with its queue and its lock store failing (bot/rasa_event_broker.py,
-bot/rasa_faults.py). RabbitMQ and Redis are reached through switchable TCP relays to the
+"""The production profile with its queue and its lock store failing (rasa_plugins/event_broker.py,
+rasa_plugins/faults.py). RabbitMQ and Redis are reached through switchable TCP relays to the
 machine's real servers (which other work uses, so they are never stopped): the relay closed is
 the service down — connections refused, open ones cut.
 

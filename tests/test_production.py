@@ -125,12 +125,12 @@ def test_a_complaint_through_nginx_lands_in_postgres_and_rabbitmq(production: Pr
     mine = [e for e in events if e.get("sender_id") == rasa_sender]
     assert {"user", "bot", "action"} <= {e.get("event") for e in mine}
     # The person's phone number went through the conversation, masked in every broker message
-    # (bot/rasa_event_broker.py) — in the text, the entities and the slot alike.
+    # (rasa_plugins/event_broker.py) — in the text, the entities and the slot alike.
     published = json.dumps(mine, ensure_ascii=False)
     assert not re.search(r"(?<!\d)1[3-9]\d{9}(?!\d)", published)
     assert re.search(r"1[3-9]\d\*{4}\d{4}", published)
     # The access code was shown to the person once (the card above) and is masked in every
-    # broker message and every stored tracker event (bot/rasa_event_masking.py).
+    # broker message and every stored tracker event (rasa_plugins/event_masking.py).
     code = card["access_code"]
     stored = "\n".join(
         row[0] for row in _rows(production.tracker_db, "SELECT data FROM events")

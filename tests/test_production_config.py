@@ -59,7 +59,7 @@ def test_endpoints_reference_secrets_and_never_hold_them(tmp_path: Path) -> None
     assert endpoints["tracker_store"]["password"] == "${HOTLINE_TRACKER_PASSWORD}"
     assert endpoints["tracker_store"]["dialect"] == "postgresql"
     assert endpoints["lock_store"]["type"] == "redis"
-    assert endpoints["event_broker"]["type"] == "bot.rasa_event_broker.MaskedPikaEventBroker"
+    assert endpoints["event_broker"]["type"] == "rasa_plugins.event_broker.MaskedPikaEventBroker"
     assert endpoints["event_broker"]["raise_on_failure"] is True
     assert endpoints["action_endpoint"]["url"] == "http://127.0.0.1:5055/webhook"
     # The internal token reaches the action servers as a header Rasa fills from its environment.

@@ -11,7 +11,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from bot import internal_auth
+from bot.domain import internal_auth
 from bot.tickets.models import Ticket
 from tests.conftest import RunningStack
 

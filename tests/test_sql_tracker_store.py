@@ -1,4 +1,4 @@
-"""Our SQLTrackerStore.save (bot/rasa_sql_tracker_store.py) against Rasa's own: with an
+"""Our SQLTrackerStore.save (rasa_plugins/sql_tracker_store.py) against Rasa's own: with an
 event broker, the broker gets exactly the events Rasa's save publishes, in the same order, the
 database stores the same rows, and the session and the full tracker read back the same — without
 the second read of the whole session Rasa makes on every save. Rasa lives in the other
@@ -21,8 +21,8 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (ActionExecuted, BotUttered, SessionStarted, SlotSet,
                                      UserUttered)
-from bot import rasa_sql_tracker_store as sql_tracker_store
-sql_tracker_store.install()  # as bot/rasa_serve.py does before Rasa starts
+from rasa_plugins import sql_tracker_store
+sql_tracker_store.install()  # as rasa_plugins/serve.py does before Rasa starts
 
 class Recording(EventBroker):
     def __init__(self): self.published = []

@@ -33,7 +33,7 @@ from aiohttp import test_utils, web
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from sqlalchemy import Engine, select
 
-from bot import internal_auth
+from bot.domain import internal_auth
 from bot.tickets.db import make_session_factory
 from bot.tickets.models import Conversation, ConversationMessage
 from bot.web.app import create_app

@@ -103,7 +103,7 @@ def stock_bot(work: Path, host: str = "127.0.0.1") -> Bot:
     logs = project / "logs"
     action_env = {**os.environ, "PYTHONPATH": str(project), "PYTHONUNBUFFERED": "1"}
     rasa_url = f"http://{host}:{rasa_port}"
-    token = secrets.token_urlsafe(32)  # the API behind a token, as ours (bot/rasa_serve.py)
+    token = secrets.token_urlsafe(32)  # the API behind a token, as ours (rasa_plugins/serve.py)
     services = [
         Service(
             name="stock action server",

@@ -14,8 +14,8 @@ from typing import Any
 
 import aiohttp
 
-from bot import internal_auth
 from bot.bench.stats import LoadRun
+from bot.domain import internal_auth
 
 # 8 messages of a complaint that goes through our complaint form (tests/test_conversation.py:
 # description, organisation, district, date, 个人, 匿名; the next question is the phone number)
@@ -37,7 +37,7 @@ REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=120)
 
 
 def _session(token: str, **kwargs: Any) -> aiohttp.ClientSession:
-    """A client for a bot's REST channel: ours wants the internal token (bot/internal_auth.py);
+    """A client for a bot's REST channel: ours wants the internal token (bot/domain/internal_auth.py);
     the stock bot's channel is Rasa's own and ignores the header."""
     return aiohttp.ClientSession(
         timeout=REQUEST_TIMEOUT, headers=internal_auth.headers(token), **kwargs

@@ -22,10 +22,10 @@ from typing import Any
 
 import requests
 
-from bot import internal_auth
 from bot.bench.own_stack import own_stack
 from bot.bench.stats import percentile
 from bot.bench.webchat import ANSWERS, DESCRIPTION
+from bot.domain import internal_auth
 
 WAYS = ("tracker NONE", "tracker AFTER_RESTART", "model/parse")
 

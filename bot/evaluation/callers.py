@@ -22,8 +22,8 @@ import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bot import internal_auth
 from bot.config import PROJECT_ROOT
+from bot.domain import internal_auth
 from bot.tickets.models import Ticket
 
 CALLERS_DIR = PROJECT_ROOT / "tests" / "callers"

@@ -18,7 +18,7 @@ from sklearn.model_selection import StratifiedKFold
 from bot.domain.categories import category_intents
 from bot.domain.text import normalize
 from bot.evaluation.datasets import training_set
-from bot.nlu.char_tfidf import build_pipeline
+from rasa_plugins.nlu.char_tfidf import build_pipeline
 
 
 @dataclass(frozen=True)

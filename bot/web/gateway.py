@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
-from bot import internal_auth
+from bot.domain import internal_auth
 from bot.domain.privacy import mask_text
 from bot.domain.validators import has_unreadable
 from bot.tickets.conversations import ConversationStore, Understanding, message_json
@@ -116,7 +116,7 @@ class Gateway:
         self.store = store
         self._http = http
         self._webhook = f"{rasa_url}/webhooks/rest/webhook"
-        # The REST channel wants the internal token too, as a header (bot/internal_auth.py).
+        # The REST channel wants the internal token too, as a header (bot/domain/internal_auth.py).
         self._webhook_headers = internal_auth.headers((rasa_auth or {}).get("token", ""))
         self._rasa_api = RasaApi(http, rasa_url, rasa_auth or {})
         self._pushers: dict[str, Pusher] = {}

@@ -2,7 +2,7 @@
 
 Each enterprise report without a category, and each chat message again for the transcript, needs
 Rasa's NLU. One HTTP request per text costs Rasa about as much as the parse itself (see
-bot/rasa_nlu_batch.py), so texts are sent to its batch route `/webhooks/nlu_batch/parse`:
+rasa_plugins/nlu_batch.py), so texts are sent to its batch route `/webhooks/nlu_batch/parse`:
 - nothing waits on purpose: with fewer than `max_in_flight` requests out, a text goes at once
   (a person alone is never slowed down);
 - texts that arrive while the requests are out wait for the first to come back and then go

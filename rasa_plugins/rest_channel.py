@@ -3,7 +3,7 @@
 The same channel as Rasa's `rest` (same name, so the URL stays `/webhooks/rest/webhook` and the
 tracker's input channel stays "rest"), with one difference: a message without the deployment's
 internal token in its X-Hotline-Token header is answered 401 and never reaches the dialogue
-(bot/internal_auth.py says why). credentials.yml names this class instead of `rest`. The
+(bot/domain/internal_auth.py says why). credentials.yml names this class instead of `rest`. The
 channel's health route (GET /webhooks/rest/) tells nothing and stays open.
 """
 
@@ -19,7 +19,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.internal_auth import HEADER, authorised, expected_token
+from bot.domain.internal_auth import HEADER, authorised, expected_token
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ Rasa 3.6's own behaviour, and why each is changed here:
   gateway tells the person the assistant is unavailable, and nothing is served from a tracker
   that is not the conversation's real one.
 
-`install()` is called by bot/rasa_serve.py before Rasa starts, so every Rasa server we run has
+`install()` is called by rasa_plugins/serve.py before Rasa starts, so every Rasa server we run has
 it; it touches no NLU or dialogue decision. Texts are in data/hotline/system_texts.yml.
 """
 
@@ -36,7 +36,7 @@ from typing import Any
 
 import yaml
 
-logger = logging.getLogger("bot.rasa_faults")
+logger = logging.getLogger("rasa_plugins.faults")
 
 TIMEOUT_ENV = "HOTLINE_ACTION_TIMEOUT_SECONDS"
 DEFAULT_TIMEOUT_SECONDS = 8

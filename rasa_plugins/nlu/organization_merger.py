@@ -18,7 +18,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.domain.organizations import Span, merge
-from bot.nlu.stateless import StatelessComponent
+from rasa_plugins.nlu.stateless import StatelessComponent
 
 ORGANIZATION = "organization"
 

@@ -6,8 +6,8 @@ Rasa keeps every event in its tracker store, serves it over `/conversations/{id}
 publishes it to RabbitMQ, where staff, analytics and a copied database would read every code in
 clear and undo the keyed hash of the ticket table (bot/domain/tickets.py). The dialogue needs a
 code only within the turn it arrives in (the look-up runs in that turn; the slot is cleared
-after it), so what is kept of a turn is masked: the tracker store (bot/rasa_sql_tracker_store.py)
-and the broker (bot/rasa_event_broker.py) store and publish `masked_events(...)` of the turn.
+after it), so what is kept of a turn is masked: the tracker store (rasa_plugins/sql_tracker_store.py)
+and the broker (rasa_plugins/event_broker.py) store and publish `masked_events(...)` of the turn.
 
 Rasa and the Python of the service both import this module (stdlib and bot.domain only).
 """
@@ -156,7 +156,7 @@ def install() -> None:
     Both of Rasa's paths to the database go through `SQLTrackerStore._additional_events` (its own
     save, and ours for a conversation this process has not read), and every publish to the
     event broker goes through `TrackerStore._stream_new_events`; our save masks its other path
-    itself (bot/rasa_sql_tracker_store.py). Installed whatever HOTLINE_RASA_STOCK_TRACKER_STORE
+    itself (rasa_plugins/sql_tracker_store.py). Installed whatever HOTLINE_RASA_STOCK_TRACKER_STORE
     says: it is a privacy rule, not a speed-up."""
     from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 

@@ -22,8 +22,8 @@ count query alone was 8% of a Rasa server's samples (py-spy), docs/bench.md.
 Tried and not kept: reading a session with only the `data` column (`with_entities`) instead of
 whole ORM `SQLEvent` objects — 2.6–3.1 ms vs 2.9–3.0 ms for a 53-event session on PostgreSQL.
 
-Installed by bot/rasa_serve.py in every Rasa server we start (Rasa and SQLAlchemy only; not
-under bot/nlu, whose files are training inputs). HOTLINE_RASA_STOCK_TRACKER_STORE=1 keeps Rasa's
+Installed by rasa_plugins/serve.py in every Rasa server we start (Rasa and SQLAlchemy only; not
+under rasa_plugins/nlu, whose files are training inputs). HOTLINE_RASA_STOCK_TRACKER_STORE=1 keeps Rasa's
 own methods (to measure them). tests/test_sql_tracker_store.py compares both, with and without a
 broker: the same rows, the same published events, the same trackers read back.
 """
@@ -41,7 +41,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from bot.rasa_event_masking import kept_turn
+from rasa_plugins.event_masking import kept_turn
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ async def _save(self: SQLTrackerStore, tracker: DialogueStateTracker) -> None:
         if stored is None:  # not read by this process first (a new conversation): count
             events = list(self._additional_events(session, tracker))
         else:
-            # Access codes masked as in every other path to the store (bot/rasa_event_masking).
+            # Access codes masked as in every other path to the store (rasa_plugins/event_masking).
             events = kept_turn(itertools.islice(tracker.events, stored, len(tracker.events)))
         if self.event_broker is not None:
             # Published before they are stored, as Rasa's save does (stream_events comes first).

@@ -3,11 +3,11 @@
 Rasa publishes every conversation event as it is — the person's words, the parsed entities, the
 slot values — and a queue keeps them for days (bot/production.py: a 7-day TTL) for whoever
 consumes them. Access codes (提取码) are masked in each turn before it is published
-(bot/rasa_event_masking.py). Those consumers (analytics, audit) need what was said and understood, not the
+(rasa_plugins/event_masking.py). Those consumers (analytics, audit) need what was said and understood, not the
 person's phone or ID number, and the issue's privacy rule covers broker messages as it covers
 logs. So every string of an event goes through the same `mask_text` as the logs before it is
 published; numbers, booleans and the event's shape are unchanged. Loaded by Rasa from
-endpoints-production.yml (`type: bot.rasa_event_broker.MaskedPikaEventBroker`).
+endpoints-production.yml (`type: rasa_plugins.event_broker.MaskedPikaEventBroker`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 from rasa.core.brokers.pika import PikaEventBroker
 
 from bot.domain.privacy import mask_text
-from bot.rasa_event_masking import masked_event
+from rasa_plugins.event_masking import masked_event
 
 logger = logging.getLogger(__name__)
 _pika_logger = logging.getLogger("rasa.core.brokers.pika")
@@ -143,7 +143,7 @@ class MaskedPikaEventBroker(PikaEventBroker):  # type: ignore[misc]
                     self.dropped,
                 )
             return
-        # Access codes were masked with the rest of their turn (bot/rasa_event_masking.install);
+        # Access codes were masked with the rest of their turn (rasa_plugins/event_masking.install);
         # masked once more here for an event that reaches the broker by another path.
         kept = masked(masked_event(event))
         self._waiting.append((kept, headers))  # deque.append: safe across threads

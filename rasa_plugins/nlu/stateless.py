@@ -9,7 +9,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from typing_extensions import Self
 
-from bot.nlu import action_validation
+from rasa_plugins.nlu import action_validation
 
 # Every Rasa process that loads our model imports this module (all our stateless components
 # derive from it), so action-server responses are validated with a validator compiled once.

@@ -23,7 +23,7 @@ from sklearn.pipeline import Pipeline
 
 from bot.domain.categories import category_intents
 from bot.domain.matters import find_two_matters, matter_parts
-from bot.nlu.char_tfidf import build_pipeline, ready_for_single_messages
+from rasa_plugins.nlu.char_tfidf import build_pipeline, ready_for_single_messages
 
 MODEL_FILE = "tfidf_intent.joblib"
 
@@ -98,7 +98,7 @@ class CharTfidfIntentClassifier(GraphComponent, IntentClassifier):
         """Every message of the call, and the parts the two-matters rule weighs, are scored in
         one `predict_proba`: scikit-learn's fixed cost per call (fitted checks, the idf vector
         rebuilt from its diagonal matrix) is ~0.3 ms, more than scoring one more text
-        (~0.08 ms), and Rasa hands a component the whole batch (bot/rasa_nlu_batch.py)."""
+        (~0.08 ms), and Rasa hands a component the whole batch (rasa_plugins/nlu_batch.py)."""
         if self._pipeline is None:
             return messages
         texts = [(message, message.get(TEXT)) for message in messages]

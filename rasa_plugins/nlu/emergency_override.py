@@ -15,7 +15,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.domain.emergency import emergency_rules
-from bot.nlu.stateless import StatelessComponent
+from rasa_plugins.nlu.stateless import StatelessComponent
 
 EMERGENCY = "emergency"
 

@@ -4,7 +4,7 @@
 the whole tracker the caller wants — slots included — so a host on the private network could
 run `action_file_ticket` with any phone, or `action_query_status` with anyone's ticket and
 sender id. This entry point runs rasa-sdk's own command line and app, adding one request
-middleware: without the deployment's internal token in X-Hotline-Token (bot/internal_auth.py)
+middleware: without the deployment's internal token in X-Hotline-Token (bot/domain/internal_auth.py)
 the answer is 401 and no action runs. Rasa sends the header from endpoints.yml
 (`action_endpoint.headers`, filled from HOTLINE_RASA_TOKEN in Rasa's environment). `/health`
 stays open for the supervisor's readiness check.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.internal_auth import HEADER, authorised, expected_token
+from bot.domain.internal_auth import HEADER, authorised, expected_token
 
 logger = logging.getLogger(__name__)
 OPEN_PATHS = frozenset({"/health"})

@@ -74,7 +74,7 @@ def install() -> None:
     setattr(_validate_action_result, _MARK, True)
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     logger.info(
-        "Action-server responses are validated with a %s compiled once (bot.nlu.action_validation)",
+        "Action-server responses are validated with a %s compiled once (rasa_plugins.nlu.action_validation)",
         type(validator).__name__,
     )
 
