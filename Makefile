@@ -26,8 +26,8 @@ eval: setup
 	@$(VENV)/hotline eval
 
 lint: setup
-	@$(VENV)/ruff check bot rasa_plugins actions tests
-	@$(VENV)/ruff format --check bot rasa_plugins actions tests
+	@$(VENV)/ruff check bot rasa_plugins actions tools tests
+	@$(VENV)/ruff format --check bot rasa_plugins actions tools tests
 	@$(VENV)/mypy
 
 # Re-resolve both lock files, each in one pass (needs uv: .venv/bin/uv after setup).

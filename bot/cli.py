@@ -27,8 +27,19 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bot.config import Settings, load_settings
+from bot.config import PROJECT_ROOT, Settings, load_settings
 from bot.tickets import enterprise_cli
+
+
+def _development_tools() -> None:
+    """eval, tune, bench and proof run tools/ from the checkout: it is not installed with the
+    package, so a deployment has none of it."""
+    if not (PROJECT_ROOT / "tools" / "__init__.py").exists():
+        raise SystemExit(
+            f"这个命令需要代码仓库里的 tools/（{PROJECT_ROOT / 'tools'}）：部署环境里没有。"
+        )
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
 
 
 def cmd_db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
@@ -96,7 +107,7 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_corrections_export(settings: Settings, args: argparse.Namespace) -> int:
     """Reviewers' corrections → Rasa NLU YAML; those copying an evaluation message are named."""
     from bot.corrections_export import export_corrections
-    from bot.evaluation.leakage import EvalSetMissing
+    from bot.review.leakage import EvalSetMissing
     from bot.tickets.audit import AuditLog
     from bot.tickets.db import make_engine, make_session_factory
     from bot.tickets.migrate import upgrade
@@ -228,8 +239,9 @@ def _report_dropped_log_lines(
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.evaluation.report import confusion_png, markdown
-    from bot.evaluation.runner import evaluate, save_json
+    _development_tools()
+    from tools.eval.report import confusion_png, markdown
+    from tools.eval.runner import evaluate, save_json
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -254,7 +266,7 @@ def _eval_callers(settings: Settings, args: argparse.Namespace, out: Path) -> in
     import dataclasses
     import json
 
-    from bot.evaluation import callers
+    from tools.eval import callers
 
     outcomes, _ = callers.run_callers(settings, only=args.only)
     command = "hotline eval --callers" + (f" --only {args.only}" if args.only else "")
@@ -282,7 +294,8 @@ def _eval_callers(settings: Settings, args: argparse.Namespace, out: Path) -> in
 
 
 def cmd_tune(_settings: Settings, args: argparse.Namespace) -> int:
-    from bot.evaluation.tuning import GRID, cross_validate, fallback_table
+    _development_tools()
+    from tools.eval.tuning import GRID, cross_validate, fallback_table
 
     grid = GRID[: args.settings] if args.settings else GRID
     print(f"{args.folds} 折交叉验证（仅训练数据），九个投诉类别的 macro-F1：")
@@ -303,10 +316,11 @@ def cmd_tune(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_bench(_settings: Settings, args: argparse.Namespace) -> int:
-    from bot.bench.runner import Options, run_bench, write_outputs
+    _development_tools()
+    from tools.perf.runner import Options, run_bench, write_outputs
 
     if args.profile:
-        from bot.bench.profile import profile
+        from tools.perf.profile import profile
 
         out = _in_project(args.json_dir) / f"profile-{args.profile}.txt"
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -329,14 +343,14 @@ def cmd_bench(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_proof(_settings: Settings, args: argparse.Namespace) -> int:
-    from bot.proofs import load
+    _development_tools()
+    from tools.proofs import load
 
     return load.main(list(args.args))
 
 
 def _in_project(path: str) -> Path:
     """A relative output path is relative to the project, wherever `hotline` is run from."""
-    from bot.config import PROJECT_ROOT
 
     return Path(path) if Path(path).is_absolute() else PROJECT_ROOT / path
 
@@ -535,7 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json-dir", default="var/bench", help="where the raw JSON goes")
     bench.set_defaults(func=cmd_bench)
     proof = sub.add_parser(
-        "proof", help="the load proof (python -m bot.proofs.load): options after the name"
+        "proof", help="the load proof (python -m tools.proofs.load): options after the name"
     )
     proof.add_argument("name", choices=["load"])
     proof.add_argument("args", nargs=argparse.REMAINDER, help="e.g. --callers 20 --minutes 2")

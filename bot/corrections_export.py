@@ -1,7 +1,7 @@
 """Reviewers' corrections as Rasa NLU training data (`version: "3.1"`), ready to add to data/.
 
 One export for the console's download and `hotline corrections export --out FILE`. A correction
-whose text copies a message of the evaluation sets (bot/evaluation/leakage.py) is refused and
+whose text copies a message of the evaluation sets (bot/review/leakage.py) is refused and
 named, never written: trained on, it would make the scores lie. Phone and ID numbers were
 replaced by fakes of the same shape when the correction was stored.
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.evaluation.leakage import Copy, EvalSets, default_eval_sets
 from bot.nlu_data import annotate, nlu_yaml
+from bot.review.leakage import Copy, EvalSets, default_eval_sets
 from bot.tickets import corrections
 from bot.tickets.models import NluCorrection
 

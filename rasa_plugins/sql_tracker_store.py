@@ -124,14 +124,14 @@ def hide_parameters() -> None:
 
     A failed INSERT of a turn would otherwise quote the event's JSON — the person's words, phone
     and ID number in full — in the exception Rasa logs: SQLAlchemy's bound parameters, and on
-    PostgreSQL the values the server quotes in the error (bot/sql_errors.py). Rasa builds its
+    PostgreSQL the values the server quotes in the error (bot/domain/sql_errors.py). Rasa builds its
     engine from `create_engine_kwargs`, so the option is added there, and the engine is
     protected once the store is made (also the new one a `login_db` makes). Applies to Rasa's
     own methods too (HOTLINE_RASA_STOCK_TRACKER_STORE=1).
     """
     from rasa.core import tracker_store
 
-    from bot.sql_errors import ENGINE_OPTIONS, protect
+    from bot.domain.sql_errors import ENGINE_OPTIONS, protect
 
     if getattr(tracker_store.create_engine_kwargs, _MARK, False):
         return

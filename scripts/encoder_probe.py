@@ -34,7 +34,7 @@ from transformers import BertModel, BertTokenizerFast
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.domain.categories import category_intents  # noqa: E402
 from bot.domain.text import normalize  # noqa: E402
-from bot.evaluation.datasets import dev_set, real_set, training_set  # noqa: E402
+from tools.eval.datasets import dev_set, real_set, training_set  # noqa: E402
 from rasa_plugins.nlu.char_tfidf import build_pipeline  # noqa: E402
 
 CATEGORIES = category_intents()

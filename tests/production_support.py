@@ -1,6 +1,6 @@
 """The production profile for a test: what it needs from the machine (required with a how-to
 sentence) and a running profile on free ports with fresh PostgreSQL databases, removed after
-(bot/proofs/profile_stack.py — the same start-up the load proof measures)."""
+(tools/proofs/profile_stack.py — the same start-up the load proof measures)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.proofs.profile_stack import MACHINE_POSTGRES, RunningProfile, running_profile
 from tests.conftest import require
+from tools.proofs.profile_stack import MACHINE_POSTGRES, RunningProfile, running_profile
 
 RABBIT = ("127.0.0.1", 5672)
 REDIS = ("127.0.0.1", 6379)

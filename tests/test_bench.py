@@ -1,11 +1,11 @@
-"""The bench's arithmetic and report, without starting any server (bot/bench/stats.py, report.py)."""
+"""The bench's arithmetic and report, without starting any server (tools/perf/stats.py, report.py)."""
 
 from __future__ import annotations
 
 import math
 
-from bot.bench.report import NOTES_MARKER, kept_notes, markdown
-from bot.bench.stats import LoadRun, check_targets, latency_summary, percentile, ratio
+from tools.perf.report import NOTES_MARKER, kept_notes, markdown
+from tools.perf.stats import LoadRun, check_targets, latency_summary, percentile, ratio
 
 
 def test_percentile_interpolates_like_numpy() -> None:
@@ -99,7 +99,7 @@ def test_report_says_what_was_measured_and_keeps_the_notes() -> None:
 
 
 def test_profile_shares_count_each_cost_once_per_sample() -> None:
-    from bot.bench.profile import shares
+    from tools.perf.profile import shares
 
     raw = [
         "main (rasa/__main__.py:1);validate (jsonschema/validators.py:9);iter_errors "

@@ -8,8 +8,8 @@ import pytest
 from bot.domain.districts import official_names
 from bot.domain.identifiers import find_uscc
 from bot.domain.validators import is_mobile
-from bot.evaluation.callers import CallerDriver, load_conversations, summarise
 from tests.conftest import RunningStack
+from tools.eval.callers import CallerDriver, load_conversations, summarise
 
 FACTS = {
     "description", "organization", "district", "occurred_on", "amount", "caller_type",

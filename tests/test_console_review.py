@@ -14,13 +14,13 @@ from sqlalchemy import select
 
 from bot import cli
 from bot.domain.identifiers import is_valid_id_number
-from bot.evaluation.datasets import DEV_SET
 from bot.nlu_data import read_nlu_file
 from bot.tickets.conversations import ConversationStore, Understanding
 from bot.tickets.models import AuditEntry, NluCorrection
 from bot.web.gateway import Reply
 from tests.conftest import require_real_eval_set
 from tests.console_support import World, draft, sign_in
+from tools.eval.datasets import DEV_SET
 
 STORY = "西工区那个物业天天半夜施工，吵得睡不着，我电话13812345678，身份证410302199001011234"
 

@@ -62,7 +62,7 @@ def test_on_all_labelled_data_the_rules_fire_only_on_emergencies() -> None:
 
 
 def test_a_long_story_that_only_fears_a_danger_is_not_a_cry_for_help() -> None:
-    from bot.evaluation import datasets
+    from tools.eval import datasets
 
     rules = emergency_rules()
     story = "俺们楼道里堆的都是纸壳子破沙发 有人还在楼道里给电动车充电 去居委会说了好几趟 万一着火了咋弄"

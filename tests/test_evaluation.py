@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import PROJECT_ROOT
-from bot.evaluation import datasets
-from bot.evaluation.baselines import TfidfLogReg
-from bot.evaluation.metrics import entity_scores, intent_scores
 from tests.conftest import require_real_eval_set
+from tools.eval import datasets
+from tools.eval.baselines import TfidfLogReg
+from tools.eval.metrics import entity_scores, intent_scores
 
 
 def test_intent_scores_by_hand() -> None:
@@ -45,7 +45,7 @@ def test_offered_categories_follow_the_ranking_and_skip_the_noise() -> None:
 
 
 def test_caller_outcomes_count_what_the_bot_would_do() -> None:
-    from bot.evaluation.runner import OUTCOMES, Parsed, caller_outcomes
+    from tools.eval.runner import OUTCOMES, Parsed, caller_outcomes
 
     def parsed(intent: str, guess: str, offered: list[str]) -> Parsed:
         return Parsed(intent, guess, 0.5, [], 1.0, offered)
@@ -143,7 +143,7 @@ def test_hotline_eval_writes_its_report(trained_model: Path, tmp_path: Path) -> 
 
 
 def test_tuning_reads_only_training_data_and_orders_the_fallback_table() -> None:
-    from bot.evaluation.tuning import Setting, cross_validate, fallback_table
+    from tools.eval.tuning import Setting, cross_validate, fallback_table
 
     setting = Setting(C=30.0, balanced=True)
     (score,) = cross_validate((setting,), folds=2)

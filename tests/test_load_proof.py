@@ -1,4 +1,4 @@
-"""The load proof in a short size (the full one: `python -m bot.proofs.load`, 20 callers over a
+"""The load proof in a short size (the full one: `python -m tools.proofs.load`, 20 callers over a
 2-minute soak, var/proofs/load.md): 6 people at once file whole complaints through nginx's public
 web chat on the production profile — no error, every 已受理 card's number in the ticket
 database, no ticket nobody was told about, no phone with two tickets."""
@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.bench.bots import rasa_python
-from bot.bench.machine import machine_info
-from bot.bench.stats import LoadRun
-from bot.proofs.load import check_tickets, prove, report
-from bot.proofs.load_drive import Conversation, Drive
 from tests.production_support import production_profile
+from tools.perf.bots import rasa_python
+from tools.perf.machine import machine_info
+from tools.perf.stats import LoadRun
+from tools.proofs.load import check_tickets, prove, report
+from tools.proofs.load_drive import Conversation, Drive
 
 pytestmark = pytest.mark.stack
 

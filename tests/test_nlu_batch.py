@@ -14,10 +14,10 @@ import pytest
 import requests
 import sqlalchemy
 
-from bot.evaluation.datasets import dev_set
 from bot.stack import free_port
 from bot.web.nlu_batcher import ROUTE, NluBatcher
 from tests.conftest import RunningStack
+from tools.eval.datasets import dev_set
 
 pytestmark = pytest.mark.stack
 
@@ -136,9 +136,9 @@ def test_rasa_not_answering_gives_none_to_every_caller_and_the_next_burst_still_
 def test_a_burst_of_enterprise_reports_is_classified_through_the_batches(
     stack: RunningStack, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The benchmark's own driver (bot/bench/enterprise_api.py), small: every report filed
+    """The benchmark's own driver (tools/perf/enterprise_api.py), small: every report filed
     once, classified (no category given) and listed back; CPU accounted per report."""
-    from bot.bench.enterprise_api import run
+    from tools.perf.enterprise_api import run
 
     assert asyncio.run(run(stack.settings.web_url, 12, pids={"this test": os.getpid()})) == 0
     printed = capsys.readouterr().out

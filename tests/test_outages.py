@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.proofs.profile_stack import drain_event_queue
 from bot.stack import free_port
 from tests.production_support import RABBIT, REDIS, production_profile
+from tools.proofs.profile_stack import drain_event_queue
 
 pytestmark = pytest.mark.stack
 

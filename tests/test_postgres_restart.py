@@ -2,7 +2,7 @@
 message met the restart got a polite answer (never a 500 or a trace).
 
 The machine's shared PostgreSQL is never restarted (other tests use it): a private cluster
-(bot/proofs/private_postgres.py, Debian's initdb/pg_ctl as the postgres user) holds this
+(tools/proofs/private_postgres.py, Debian's initdb/pg_ctl as the postgres user) holds this
 profile's ticket and tracker databases, and `pg_ctl restart -m fast` cuts every connection while
 6 callers are filing complaints through nginx's public web chat."""
 
@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.bench.bots import rasa_python
-from bot.bench.machine import machine_info
-from bot.proofs import private_postgres
-from bot.proofs.load import prove, report
 from bot.tickets.db import make_engine
 from bot.tickets.models import Ticket
 from tests.conftest import require
 from tests.production_support import production_profile
+from tools.perf.bots import rasa_python
+from tools.perf.machine import machine_info
+from tools.proofs import private_postgres
+from tools.proofs.load import prove, report
 
 pytestmark = pytest.mark.stack
 

@@ -23,10 +23,10 @@ import requests
 
 from bot.config import Settings
 from bot.production import layout, nginx_executable, render_nginx
-from bot.proofs.profile_stack import drain_event_queue
 from bot.stack import Stack, free_port
 from tests.production_support import REDIS, production_profile
 from tests.test_conversation import QUESTIONS
+from tools.proofs.profile_stack import drain_event_queue
 
 pytestmark = pytest.mark.stack
 

@@ -1,5 +1,5 @@
-"""The proofs of issue 14 in a bounded size (the full runs: `python -m bot.proofs.fuzz`,
-`python -m bot.proofs.privacy --conversations 1000`, results in var/proofs/): the enterprise
+"""The proofs of issue 14 in a bounded size (the full runs: `python -m tools.proofs.fuzz`,
+`python -m tools.proofs.privacy --conversations 1000`, results in var/proofs/): the enterprise
 API fuzzed from its OpenAPI document without a server error, and no phone or ID number in any
 log file of the running stack after synthetic conversations full of them."""
 
@@ -16,11 +16,11 @@ from sqlalchemy import func, or_, select
 
 from bot.domain.privacy import mask_phone
 from bot.masked_logs import mask_line, masked_copy
-from bot.proofs import fuzz, privacy
 from bot.tickets.migrate import upgrade
 from bot.tickets.models import ConversationMessage
 from tests.conftest import RunningStack
 from tests.enterprise_support import running_service
+from tools.proofs import fuzz, privacy
 
 pytestmark = pytest.mark.stack
 

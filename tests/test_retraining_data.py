@@ -11,11 +11,11 @@ import pytest
 
 from bot.domain.identifiers import find_id_numbers
 from bot.domain.privacy import pseudonymise_text
-from bot.evaluation.callers import load_conversations
-from bot.evaluation.datasets import DEV_SET, REAL_SET, real_set
-from bot.evaluation.leakage import EvalSetMissing, load_eval_sets
 from bot.nlu_data import annotate, nlu_yaml, read_nlu_file
+from bot.review.leakage import EvalSetMissing, load_eval_sets
 from tests.conftest import require_real_eval_set
+from tools.eval.callers import load_conversations
+from tools.eval.datasets import DEV_SET, REAL_SET, real_set
 
 
 def test_copies_of_every_evaluation_set_are_caught_and_new_words_are_not() -> None:

@@ -18,8 +18,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from bot.config import PROJECT_ROOT
-from bot.domain.tables import load_table
+from bot.domain.tables import PROJECT_ROOT, load_table
 
 _CJK = r"[\u4e00-\u9fff]"
 

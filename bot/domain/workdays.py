@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from bot.config import PROJECT_ROOT
+from bot.domain.tables import PROJECT_ROOT
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 # Office hours of the handling units; a working day ends at OFFICE_CLOSES local time.

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 # Every engine keeps bound parameters, and PostgreSQL's quoted values, out of its errors and
 # logs: a failed INSERT would otherwise carry a caller's name, phone and story into var/logs.
-from bot.sql_errors import ENGINE_OPTIONS, protect
+from bot.domain.sql_errors import ENGINE_OPTIONS, protect
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import column, create_engine, delete, inspect, select, table
 from sqlalchemy.engine import Engine
 
-from bot.sql_errors import ENGINE_OPTIONS, protect
+from bot.domain.sql_errors import ENGINE_OPTIONS, protect
 
 TABLE = "events"
 # The two columns of Rasa's SQLEvent (rasa/core/tracker_store.py) this module reads.

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.corrections_export import export_corrections
 from bot.domain.categories import category_for_intent, category_intents, category_label
-from bot.evaluation.leakage import EvalSetMissing, default_eval_sets
 from bot.nlu_data import domain_entities, domain_intents, domain_response_texts
+from bot.review.leakage import EvalSetMissing, default_eval_sets
 from bot.tickets import corrections, review_flags
 from bot.tickets.conversations import ConversationStore
 from bot.tickets.models import Conversation, Ticket

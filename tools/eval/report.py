@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.domain.categories import category_intents
-from bot.evaluation import datasets
-from bot.evaluation.runner import LATENCY_PASSES, Report, SystemResult
+from tools.eval import datasets
+from tools.eval.runner import LATENCY_PASSES, Report, SystemResult
 
 TARGETS = {"dev_macro_f1": 0.90, "real_macro_f1": 0.85, "entity_exact_match": 0.95, "p95_ms": 30.0}
 

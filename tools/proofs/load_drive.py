@@ -21,10 +21,10 @@ from typing import Any
 
 import aiohttp
 
-from bot.bench.stats import LoadRun
-from bot.bench.webchat import ANSWERS, DESCRIPTION
+from tools.perf.stats import LoadRun
+from tools.perf.webchat import ANSWERS, DESCRIPTION
 
-# What the form asks after 我要投诉, then the bench's answers (bot/bench/webchat.py).
+# What the form asks after 我要投诉, then the bench's answers (tools/perf/webchat.py).
 QUESTIONS = {"描述": DESCRIPTION, **ANSWERS}
 CONFIRM = "确认提交"
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=60)

@@ -18,12 +18,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bot.bench import load
-from bot.bench.bots import Bot, our_bot, rasa_python, stock_bot, train_ours
-from bot.bench.machine import machine_info, tree_rss_mib
-from bot.bench.report import kept_notes, markdown
-from bot.bench.stats import LoadRun, latency_summary
 from bot.config import PROJECT_ROOT
+from tools.perf import load
+from tools.perf.bots import Bot, our_bot, rasa_python, stock_bot, train_ours
+from tools.perf.machine import machine_info, tree_rss_mib
+from tools.perf.report import kept_notes, markdown
+from tools.perf.stats import LoadRun, latency_summary
 
 # Conversations per caller at each concurrency: enough messages for a stable p95 at 1 caller,
 # and a run of well under a minute per bot at 50 on two cores.

@@ -9,7 +9,7 @@ a message the gateway refuses — through the web chat, WeChat (signed XML) and 
 at a set concurrency. Then every file under the stack's log directory is read and every number
 looked for: in full (a leak) and masked (138****5678: proof the logs did see the messages).
 
-`python -m bot.proofs.privacy --conversations 1000` starts its own stack (Rasa at DEBUG, which
+`python -m tools.proofs.privacy --conversations 1000` starts its own stack (Rasa at DEBUG, which
 logs every message it receives; WeChat on) and writes var/proofs/privacy.md;
 tests/test_proofs.py runs 100 against the test session's stack.
 """
@@ -317,7 +317,7 @@ def _own_stack_env(debug: bool) -> Iterator[None]:
 def _broker_dump(queue: str, folder: Path) -> int:
     """Every message of RabbitMQ's event queue, one JSON line each, into `folder` to be scanned
     like a log file (the issue's rule: no number in any log file *or broker message*)."""
-    from bot.proofs.profile_stack import drain_event_queue
+    from tools.proofs.profile_stack import drain_event_queue
 
     events = drain_event_queue(queue)["events"]
     folder.mkdir(parents=True, exist_ok=True)
@@ -332,14 +332,14 @@ def _broker_dump(queue: str, folder: Path) -> int:
 def _started(profile: str) -> Iterator[tuple[str, Path, str | None]]:
     """A stack of the profile: (the URL people use, its var directory, its event queue or None)."""
     if profile == "production":
-        from bot.proofs.profile_stack import running_profile
         from bot.training import ensure_model
+        from tools.proofs.profile_stack import running_profile
 
         model = ensure_model(PROJECT_ROOT / "models")
         with running_profile("production", model, sweep_seconds=0) as running:
             yield running.public_url, running.settings.var_dir, running.settings.event_queue
     else:
-        from bot.bench.own_stack import own_stack
+        from tools.harness import own_stack
 
         with own_stack("hotline-privacy-") as settings:
             yield settings.web_url, settings.var_dir, None
@@ -359,7 +359,7 @@ def main() -> None:
     )
     options = parser.parse_args()
     level = "INFO" if options.no_debug else "DEBUG"
-    command = f"python -m bot.proofs.privacy --conversations {options.conversations}"
+    command = f"python -m tools.proofs.privacy --conversations {options.conversations}"
     if options.profile == "production":
         command += " --profile production"
         note = "production profile (nginx, 2 web, 2 Rasa on PostgreSQL + Redis, RabbitMQ events, "

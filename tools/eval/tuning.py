@@ -17,8 +17,8 @@ from sklearn.model_selection import StratifiedKFold
 
 from bot.domain.categories import category_intents
 from bot.domain.text import normalize
-from bot.evaluation.datasets import training_set
 from rasa_plugins.nlu.char_tfidf import build_pipeline
+from tools.eval.datasets import training_set
 
 
 @dataclass(frozen=True)

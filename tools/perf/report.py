@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bot.bench.stats import TARGET_CALLERS, TARGET_THROUGHPUT_RATIO, check_targets, ratio
+from tools.perf.stats import TARGET_CALLERS, TARGET_THROUGHPUT_RATIO, check_targets, ratio
 
 
 def _fmt(value: Any, digits: int = 1) -> str:

@@ -18,15 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import requests
-import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bot.config import PROJECT_ROOT
 from bot.domain import internal_auth
+from bot.review.eval_sets import load_conversations
 from bot.tickets.models import Ticket
 
-CALLERS_DIR = PROJECT_ROOT / "tests" / "callers"
 MAX_STEPS = 40
 FACTS = (
     "organization", "district", "occurred_on", "amount", "caller_type", "caller_name",
@@ -51,14 +49,6 @@ class Outcome:
     @property
     def facts_right(self) -> bool:
         return self.filed and not self.wrong
-
-
-def load_conversations(directory: Path = CALLERS_DIR) -> list[dict[str, Any]]:
-    conversations: list[dict[str, Any]] = []
-    for path in sorted(directory.glob("*.yml")):
-        with open(path, encoding="utf-8") as handle:
-            conversations += yaml.safe_load(handle)["conversations"]
-    return conversations
 
 
 class CallerDriver:

@@ -1,4 +1,4 @@
-"""`python -m bot.bench.enterprise_api`: 50 concurrent one-click reports against the real stack.
+"""`python -m tools.perf.enterprise_api`: 50 concurrent one-click reports against the real stack.
 
 Starts Rasa + action server + web service with bot/stack.py on free ports and a fresh SQLite
 database (or uses --url of a running web service), registers one enterprise, sends N reports at
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.bench.machine import process_cpu
 from bot.config import PROJECT_ROOT, Settings
 from bot.domain.identifiers import uscc_check_char
+from tools.perf.machine import process_cpu
 
 STORY = "洛龙区住建局拖欠我们工程款三十八万元，2025年8月验收完成至今未付，多次催要无果。"
 

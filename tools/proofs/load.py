@@ -1,9 +1,9 @@
-"""Load proof: `python -m bot.proofs.load` (or `hotline proof load`).
+"""Load proof: `python -m tools.proofs.load` (or `hotline proof load`).
 
 Starts the production profile (default; `--profile default` for the one-of-each SQLite profile)
 on free ports with fresh databases, and drives N simulated callers (default 20) through whole
 complaint conversations over the public endpoint — nginx's public port, the web chat's
-/api/chat, a cookie per person (bot/proofs/load_drive.py) — for a bounded soak (`--minutes`,
+/api/chat, a cookie per person (tools/proofs/load_drive.py) — for a bounded soak (`--minutes`,
 default 2). It reports messages/s, conversations/s, p50/p95/p99 per message and errors; checks
 that tickets created == conversations confirmed (every 已受理 card's number is a row of the
 ticket database, no row that no card announced, no phone with two tickets); and samples each
@@ -29,14 +29,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.bench.bots import rasa_python
-from bot.bench.machine import machine_info, tree_rss_mib
-from bot.bench.stats import percentile
 from bot.config import PROJECT_ROOT
-from bot.proofs.load_drive import Drive, drive
-from bot.proofs.profile_stack import RunningProfile, running_profile
 from bot.tickets.db import make_engine
 from bot.tickets.models import Ticket
+from tools.perf.bots import rasa_python
+from tools.perf.machine import machine_info, tree_rss_mib
+from tools.perf.stats import percentile
+from tools.proofs.load_drive import Drive, drive
+from tools.proofs.profile_stack import RunningProfile, running_profile
 
 OUT_DIR = PROJECT_ROOT / "var" / "proofs"
 # Flat: after the first half of the soak (warm-up: Rasa's caches and TensorFlow's allocations
@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     name = "load.md" if args.profile == "production" else "load-default.md"
     out = Path(args.out) if args.out else OUT_DIR / name
-    command = "python -m bot.proofs.load " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = "python -m tools.proofs.load " + shlex.join(sys.argv[1:] if argv is None else argv)
     machine = machine_info(rasa_python())
     started_at = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     model = ensure_model(PROJECT_ROOT / "models", quiet=True)

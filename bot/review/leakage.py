@@ -21,16 +21,14 @@ from rapidfuzz import fuzz, process
 
 from bot.config import PROJECT_ROOT
 from bot.domain.text import normalize
-from bot.evaluation.callers import CALLERS_DIR, load_conversations
-from bot.evaluation.datasets import REAL_SET, real_set
 from bot.nlu_data import read_nlu_file
+from bot.review.eval_sets import CALLERS_DIR, REAL_SET, TEST_NLU_DIR, load_conversations, real_rows
 
 NEAR_COPY_RATIO = 90.0
 # A stretch this long copied from an evaluation message (or an evaluation message this long copied
 # inside a correction) is a copy too; shorter ones (「我要投诉」) are what everybody says.
 FRAGMENT_CHARS = 12
 FRAGMENT_RATIO = 95.0
-TEST_NLU_DIR = PROJECT_ROOT / "tests" / "nlu"
 
 
 class EvalSetMissing(RuntimeError):
@@ -137,7 +135,7 @@ def load_eval_sets(
             f"真实投诉评测集不在 {real}：无法检查纠正是否抄了评测集，导出已停止。"
             "请把项目的 shared/ 目录放在代码目录旁（../shared/eval/）。"
         )
-    messages = [(real.name, item.text) for item in real_set(real)]
+    messages = [(real.name, str(row["text"])) for row in real_rows(real)]
     return EvalSets(messages + _test_nlu_texts(test_nlu) + _caller_texts(callers))
 
 

@@ -18,11 +18,11 @@ import requests
 from bot.config import PROJECT_ROOT, Settings
 from bot.domain.categories import category_intents, likely_categories
 from bot.domain.text import normalize
-from bot.evaluation import datasets
-from bot.evaluation.baselines import TfidfLogReg
-from bot.evaluation.metrics import EntityScore, IntentScores, entity_scores, intent_scores
 from bot.stack import Service, Stack, free_port
 from bot.training import ensure_model, rasa_env, rasa_executable, rasa_serve_command
+from tools.eval import datasets
+from tools.eval.baselines import TfidfLogReg
+from tools.eval.metrics import EntityScore, IntentScores, entity_scores, intent_scores
 
 STOCK_CONFIG = Path(__file__).resolve().parent / "stock_pipeline.yml"
 RULE_ENTITIES = ("amount", "date", "phone", "uscc", "id_number", "ticket_id", "access_code")

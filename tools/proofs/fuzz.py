@@ -3,7 +3,7 @@ web service: every operation, valid requests (positive) and requests the documen
 wrong (negative), each response checked — no server error, a documented status, the documented
 content type, a body matching the documented schema.
 
-`python -m bot.proofs.fuzz --examples 300` starts its own stack (Rasa, actions, web service;
+`python -m tools.proofs.fuzz --examples 300` starts its own stack (Rasa, actions, web service;
 the per-enterprise rate limit raised so the fuzzer reaches the handlers) or uses `--url`, and
 writes var/proofs/fuzz.md. tests/test_proofs.py runs the same with a few examples.
 """
@@ -151,7 +151,7 @@ def report(result: FuzzResult, base_url: str, examples: int) -> str:
     lines = [
         "# Fuzz run of the enterprise API (schemathesis on its OpenAPI document)",
         "",
-        f"- command: `python -m bot.proofs.fuzz --examples {examples}`",
+        f"- command: `python -m tools.proofs.fuzz --examples {examples}`",
         f"- target: {base_url}; schemathesis {schemathesis.__version__}; "
         f"{platform.node()} ({os.cpu_count()} cores), {time.strftime('%Y-%m-%d %H:%M %Z')}",
         f"- requests sent: **{result.total}** in {result.seconds:.0f} s; "
@@ -192,7 +192,7 @@ def main() -> None:
         base_url = options.url.rstrip("/")
         result = fuzz(base_url, options.examples)
     else:
-        from bot.bench.own_stack import own_stack
+        from tools.harness import own_stack
 
         # The fuzzer is one enterprise sending thousands of requests: the rate limit would
         # answer most of them 429 before a handler saw them.

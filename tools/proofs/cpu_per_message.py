@@ -1,6 +1,6 @@
-"""`python -m bot.proofs.cpu_per_message --profile production`: CPU core-ms per message, per part.
+"""`python -m tools.proofs.cpu_per_message --profile production`: CPU core-ms per message, per part.
 
-Starts a profile (bot/proofs/profile_stack.py: fresh databases, free ports), warms it with the
+Starts a profile (tools/proofs/profile_stack.py: fresh databases, free ports), warms it with the
 load proof's callers for 8 s, then drives them for `--seconds` and reads every process's CPU
 time (utime + stime from /proc/<pid>/stat) before and after: Rasa, the web services, the action
 servers, PostgreSQL, RabbitMQ, nginx, Redis and the callers themselves, by command line. Divided
@@ -16,8 +16,8 @@ import asyncio
 import os
 import time
 
-from bot.bench.machine import process_cpu
 from bot.config import PROJECT_ROOT
+from tools.perf.machine import process_cpu
 
 PARTS = (
     ("rasa_serve", "Rasa"),
@@ -55,9 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--callers", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=45)
     args = parser.parse_args(argv)
-    from bot.proofs.load_drive import drive
-    from bot.proofs.profile_stack import running_profile
     from bot.training import ensure_model
+    from tools.proofs.load_drive import drive
+    from tools.proofs.profile_stack import running_profile
 
     model = ensure_model(PROJECT_ROOT / "models", quiet=True)
     with running_profile(args.profile, model, sweep_seconds=0) as running:

@@ -14,8 +14,8 @@ from typing import Any
 
 import aiohttp
 
-from bot.bench.stats import LoadRun
 from bot.domain import internal_auth
+from tools.perf.stats import LoadRun
 
 # 8 messages of a complaint that goes through our complaint form (tests/test_conversation.py:
 # description, organisation, district, date, 个人, 匿名; the next question is the phone number)

@@ -15,8 +15,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from bot.bench import load
-from bot.bench.bots import our_bot, train_ours
+from tools.perf import load
+from tools.perf.bots import our_bot, train_ours
 
 # Frames (substrings of py-spy's "function (file:line)") that name the costs we track.
 COSTS = {

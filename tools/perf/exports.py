@@ -1,4 +1,4 @@
-"""Memory of a console export: `python -m bot.bench.exports [--tickets N]`.
+"""Memory of a console export: `python -m tools.perf.exports [--tickets N]`.
 
 Files N tickets into a fresh SQLite database (a temporary directory), starts the web app in this
 process, signs in as an operator and downloads /console/export.csv and .xlsx, reading the body a

@@ -1,4 +1,4 @@
-"""Where the transcript's NLU result costs least: `python -m bot.bench.transcript_nlu`.
+"""Where the transcript's NLU result costs least: `python -m tools.perf.transcript_nlu`.
 
 The gateway records each message a person sends and needs, for the console, the intent Rasa
 gave it. Three ways to learn it after Rasa's REST channel has answered, measured per message on a
@@ -22,10 +22,10 @@ from typing import Any
 
 import requests
 
-from bot.bench.own_stack import own_stack
-from bot.bench.stats import percentile
-from bot.bench.webchat import ANSWERS, DESCRIPTION
 from bot.domain import internal_auth
+from tools.harness import own_stack
+from tools.perf.stats import percentile
+from tools.perf.webchat import ANSWERS, DESCRIPTION
 
 WAYS = ("tracker NONE", "tracker AFTER_RESTART", "model/parse")
 

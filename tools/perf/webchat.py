@@ -1,4 +1,4 @@
-"""Web chat round trip for one person on an idle machine: `python -m bot.bench.webchat`.
+"""Web chat round trip for one person on an idle machine: `python -m tools.perf.webchat`.
 
 Measures what the person waits for — POST /api/chat until the reply's JSON is read — through the
 gateway (record in, Rasa, record out) with the real Rasa server, action server and web service.
@@ -15,8 +15,8 @@ from typing import Any
 
 import requests
 
-from bot.bench.own_stack import own_stack
-from bot.bench.stats import percentile
+from tools.harness import own_stack
+from tools.perf.stats import percentile
 
 TARGET_P95_MS = 300.0
 DESCRIPTION = "我们小区南门那段路挖开三个月了，一直没人管，下雨全是泥，老人孩子出门都得绕着走。"

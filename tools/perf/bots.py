@@ -1,4 +1,4 @@
-"""The bots under test: a stock Rasa bot generated from bot/bench/stock_bot/, and ours, started
+"""The bots under test: a stock Rasa bot generated from tools/perf/stock_bot/, and ours, started
 through bot/stack.py exactly as `hotline run` starts it (own var dir, SQLite by default).
 
 Both are trained here (timed) unless told to reuse our cached model; both run as real processes
@@ -127,7 +127,7 @@ def stock_bot(work: Path, host: str = "127.0.0.1") -> Bot:
     ]
     return Bot(
         "stock",
-        "stock Rasa 3.6 bot (bot/bench/stock_bot)",
+        "stock Rasa 3.6 bot (tools/perf/stock_bot)",
         Stack(services),
         rasa_url,
         token,

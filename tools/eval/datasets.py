@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import yaml
 
 from bot.config import PROJECT_ROOT
 from bot.nlu_data import read_nlu
+from bot.review.eval_sets import REAL_SET, real_rows
 
 DEV_SET = PROJECT_ROOT / "tests" / "nlu" / "dev_set.yml"
 ENTITY_SET = PROJECT_ROOT / "tests" / "nlu" / "entities.yml"
@@ -26,7 +26,6 @@ ORGANIZATION_SETS = {
     / "organizations_holdout_2.yml",
     "held-out 3 (blind)": PROJECT_ROOT / "tests" / "nlu" / "organizations_holdout_3.yml",
 }
-REAL_SET = PROJECT_ROOT.parent / "shared" / "eval" / "real-complaints-dev.jsonl"
 
 
 @dataclass(frozen=True)
@@ -68,17 +67,13 @@ def in_traditional(items: list[Labelled]) -> list[Labelled]:
 
 def real_set(path: Path = REAL_SET) -> list[Labelled]:
     """The published complaints; their labels are category codes or query_status."""
-    if not path.exists():
-        return []
-    items = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            label = row["label"]
-            items.append(
-                Labelled(row["text"], label if label == "query_status" else f"complain_{label}")
-            )
-    return items
+    return [
+        Labelled(
+            row["text"],
+            row["label"] if row["label"] == "query_status" else f"complain_{row['label']}",
+        )
+        for row in real_rows(path)
+    ]
 
 
 def entity_cases(path: Path = ENTITY_SET) -> list[EntityCase]:

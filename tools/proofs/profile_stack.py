@@ -7,7 +7,7 @@ starts (bot/production.py: nginx, two web replicas, two Rasa servers on a Postgr
 store with Redis locks and a RabbitMQ broker, two action servers) on a block of free ports, with
 both PostgreSQL databases fresh on `postgres` (the machine's server by default; a private one
 for the PostgreSQL-restart proof). `running_profile("default", model)` is the one-of-each
-profile on SQLite in a temporary folder. tests/production_support.py and bot/proofs/load.py
+profile on SQLite in a temporary folder. tests/production_support.py and tools/proofs/load.py
 share it, so the suite runs what the proof measures.
 """
 

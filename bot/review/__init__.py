@@ -1,0 +1,1 @@
+"""The review of what the bot understood: corrections, flags, their export, the leakage check."""
