@@ -19,7 +19,7 @@ from bot.config import load_settings
 from bot.domain.categories import category_intents
 from bot.domain.privacy import mask_text
 from bot.domain.validators import clean_free_text
-from bot.tickets.db import make_engine, make_session_factory
+from bot.store.db import make_engine, make_session_factory
 from bot.tickets.lookup_guard import LookupGuard, Requester
 from bot.tickets.service import TicketService
 

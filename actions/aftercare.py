@@ -25,11 +25,11 @@ from actions._shared import (
 )
 from actions.forms import CancellableFormValidation
 from actions.handoff import queue_for_human
+from bot.domain.lifecycle import IllegalTransition
 from bot.domain.money import parse_amount
 from bot.domain.text import normalize
 from bot.domain.tickets import find_access_code, find_ticket_id
 from bot.domain.validators import clean_free_text
-from bot.tickets.lifecycle import IllegalTransition
 from bot.tickets.lookup_guard import LookupRefused
 from bot.tickets.service import CHINA_TZ, TicketView
 

@@ -28,7 +28,7 @@ from types import FrameType
 from typing import Any
 
 from bot.config import PROJECT_ROOT, Settings, load_settings
-from bot.tickets import enterprise_cli
+from bot.enterprises import cli as enterprise_cli
 
 
 def _development_tools() -> None:
@@ -43,7 +43,7 @@ def _development_tools() -> None:
 
 
 def cmd_db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
-    from bot.tickets.migrate import upgrade
+    from bot.store.migrate import upgrade
 
     upgrade(settings.database_url)
     print(f"数据库已是最新结构：{_safe_url(settings.database_url)}")
@@ -63,9 +63,9 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
     argument, so it stays out of the shell history and the process list."""
     import getpass
 
-    from bot.tickets.accounts import AccountError, Accounts
-    from bot.tickets.db import make_engine, make_session_factory
-    from bot.tickets.migrate import upgrade
+    from bot.accounts.users import AccountError, Accounts
+    from bot.store.db import make_engine, make_session_factory
+    from bot.store.migrate import upgrade
 
     if sys.stdin.isatty():
         password = getpass.getpass("密码：")
@@ -90,7 +90,7 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.tickets.retention import purge_database
+    from bot.privacy.retention import purge_database
 
     days = args.days or settings.retention_days
     if days < 1:
@@ -106,11 +106,11 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_corrections_export(settings: Settings, args: argparse.Namespace) -> int:
     """Reviewers' corrections → Rasa NLU YAML; those copying an evaluation message are named."""
-    from bot.corrections_export import export_corrections
+    from bot.review.export import export_corrections
     from bot.review.leakage import EvalSetMissing
-    from bot.tickets.audit import AuditLog
-    from bot.tickets.db import make_engine, make_session_factory
-    from bot.tickets.migrate import upgrade
+    from bot.store.audit import AuditLog
+    from bot.store.db import make_engine, make_session_factory
+    from bot.store.migrate import upgrade
 
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
@@ -146,10 +146,10 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.domain import internal_auth
+    from bot.privacy.keys import UnusableKey, check_keys
     from bot.production import ProfileError, prepare
     from bot.stack import Stack, StackError, build_services
-    from bot.tickets.migrate import upgrade
-    from bot.tickets.secret_keys import UnusableKey, check_keys
+    from bot.store.migrate import upgrade
     from bot.training import ensure_model
 
     started = time.monotonic()

@@ -77,7 +77,7 @@ class Settings:
     # Enterprise API (bot/web/enterprise_*.py): HMAC key for token hashes and session cookies
     # (empty: a random key kept in var/enterprise.key); per-token rate limit as a token bucket.
     enterprise_key: str = field(default="", repr=False)
-    # Key of the access codes' (提取码) keyed hashes (bot/tickets/secret_keys.py); empty: a random
+    # Key of the access codes' (提取码) keyed hashes (bot/privacy/keys.py); empty: a random
     # key kept in var/access-code.key. Every process that files or checks tickets needs the same.
     access_code_key: str = field(default="", repr=False)
     enterprise_rate_burst: int = 60
@@ -100,7 +100,7 @@ class Settings:
     action_replicas: int = 2
     web_replicas: int = 2
 
-    # Operator console retention (bot/tickets/retention.py): personal data of tickets older than
+    # Operator console retention (bot/privacy/retention.py): personal data of tickets older than
     # this many days is blanked by the web service once per `retention_every_seconds`; 0: off.
     retention_days: int = 0
     retention_every_seconds: int = 86400

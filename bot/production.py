@@ -286,7 +286,7 @@ def prepare(settings: Settings) -> None:
     migrated by the caller, as in the default profile) and the event queue has its TTL.
 
     Refused without a retention period: a deployment keeps what citizens said, their numbers
-    and names only as long as it decided to (bot/tickets/retention.py), never forever by
+    and names only as long as it decided to (bot/privacy/retention.py), never forever by
     default."""
     if settings.retention_days < 1:
         raise ProfileError(

@@ -25,7 +25,7 @@ import yaml
 
 from bot.config import PROJECT_ROOT, Settings
 from bot.domain import internal_auth
-from bot.masked_logs import LogCopy, masked_copy
+from bot.privacy.masked_logs import LogCopy, masked_copy
 from bot.training import rasa_env, rasa_serve_command
 
 
@@ -54,7 +54,7 @@ class Service:
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: Ctrl-C is ours to forward
         )
-        # The log file is written by us, phone and ID numbers masked (bot/masked_logs.py).
+        # The log file is written by us, phone and ID numbers masked (bot/privacy/masked_logs.py).
         assert self.process.stdout is not None
         self._log_copy = masked_copy(self.process.stdout, self.log_path)
 

@@ -22,9 +22,9 @@ import time
 
 from sqlalchemy import func, insert, select
 
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.migrate import upgrade
-from bot.tickets.models import Ticket
+from bot.store.db import make_engine, make_session_factory
+from bot.store.migrate import upgrade
+from bot.store.models import Ticket
 from bot.tickets.queue import QueueFilter, filtered, page
 
 N = 100_000

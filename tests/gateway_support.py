@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
 
-from bot.tickets.db import make_session_factory
-from bot.tickets.models import Conversation, ConversationMessage, Ticket
+from bot.store.db import make_session_factory
+from bot.store.models import Conversation, ConversationMessage, Ticket
 from bot.tickets.service import TicketService
 
 ANSWER = "已派人修复，本周内完工。"

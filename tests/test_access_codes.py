@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from bot.config import PROJECT_ROOT
+from bot.conversations.record import ConversationStore, Understanding
 from bot.domain.privacy import mask_text
 from bot.domain.tickets import MASKED_CODE, mask_access_codes, mask_labelled_access_codes
-from bot.masked_logs import mask_line
-from bot.tickets.conversations import ConversationStore, Understanding
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.migrate import upgrade
-from bot.tickets.models import Conversation, ConversationMessage, Ticket, TicketEvent
+from bot.privacy.masked_logs import mask_line
+from bot.store.db import make_engine, make_session_factory
+from bot.store.migrate import upgrade
+from bot.store.models import Conversation, ConversationMessage, Ticket, TicketEvent
 from bot.tickets.service import TicketDraft, TicketService
 from bot.training import RASA_VENV, rasa_env
 from bot.web.gateway import Reply
@@ -57,14 +57,14 @@ def test_a_bare_code_is_masked_when_asked_for_or_taken_as_the_code() -> None:
 
 def test_the_bot_s_words_and_log_lines_lose_the_labelled_code() -> None:
     assert "233667" not in mask_labelled_access_codes(FILED) and NUMBER in FILED
-    # Every log line goes through mask_text (bot/masked_logs.py): the code too.
+    # Every log line goes through mask_text (bot/privacy/masked_logs.py): the code too.
     line = f'Bot utters "{FILED}" for sender web-1a2b3c123456d'
     masked = mask_text(line)
     assert "233667" not in masked and "web-1a2b3c123456d" in masked
 
 
 def test_a_log_line_loses_every_six_digit_number_standing_alone() -> None:
-    """Rasa's DEBUG lines quote a typed code and the slots with no label (bot/masked_logs.py)."""
+    """Rasa's DEBUG lines quote a typed code and the slots with no label (bot/privacy/masked_logs.py)."""
     for line, kept in [
         ("Received user message '654321' with intent", "Received user message '******' with"),
         ("\taccess_code: 654321", "\taccess_code: ******"),

@@ -14,10 +14,10 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from bot.accounts.users import Accounts
 from bot.domain.tickets import MASKED_CODE
-from bot.tickets.accounts import Accounts
-from bot.tickets.db import make_session_factory
-from bot.tickets.models import Conversation, ConversationMessage, Ticket
+from bot.store.db import make_session_factory
+from bot.store.models import Conversation, ConversationMessage, Ticket
 from tests.conftest import RunningStack
 from tests.console_support import PASSWORD
 from tests.test_gateway import _file_through_http, _history, _person, _say

@@ -21,7 +21,7 @@ import pytest
 import requests
 from sqlalchemy import Engine, func, select
 
-from bot.tickets.models import (
+from bot.store.models import (
     AuditEntry,
     Conversation,
     ConversationMessage,

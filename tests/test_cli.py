@@ -168,9 +168,9 @@ def test_hotline_sweep_urges_then_escalates_lapsed_tickets_once(sqlite_url: str)
 
     from sqlalchemy import select
 
-    from bot.tickets.db import make_engine, make_session_factory
-    from bot.tickets.migrate import upgrade
-    from bot.tickets.models import Ticket
+    from bot.store.db import make_engine, make_session_factory
+    from bot.store.migrate import upgrade
+    from bot.store.models import Ticket
     from bot.tickets.service import TicketDraft, TicketService
 
     upgrade(sqlite_url)

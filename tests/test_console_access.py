@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from bot.tickets.models import AuditEntry, ConsoleSession
+from bot.store.models import AuditEntry, ConsoleSession
 from bot.web.console.texts import LOGIN_LOCKED
 from tests.console_support import (
     PASSWORD,

@@ -13,8 +13,8 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from bot.stack import free_port
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.migrate import upgrade
+from bot.store.db import make_engine, make_session_factory
+from bot.store.migrate import upgrade
 from tests.browser_support import page_wait
 from tests.console_support import PASSWORD, World, populate
 from tests.test_web import _wait_http, browser  # noqa: F401  (the shared Chromium fixture)

@@ -7,8 +7,8 @@ import io
 import pytest
 
 from bot import cli
-from bot.tickets.accounts import Accounts, LoginRefused
-from bot.tickets.db import make_engine, make_session_factory
+from bot.accounts.users import Accounts, LoginRefused
+from bot.store.db import make_engine, make_session_factory
 
 
 def test_user_add_creates_an_account_that_can_sign_in(

@@ -15,9 +15,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.store.db import make_engine, make_session_factory
+from bot.store.migrate import upgrade
 from bot.tickets import stats
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.migrate import upgrade
 from bot.tickets.service import TicketService
 from bot.web.app import create_app
 from tests.console_support import World, draft, populate, settings_for, sign_in

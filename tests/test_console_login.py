@@ -13,11 +13,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from bot.tickets import accounts as accounts_module
-from bot.tickets.accounts import MAX_ADDRESS_FAILURES, MAX_FAILURES
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.migrate import upgrade
-from bot.tickets.models import AuditEntry
+from bot.accounts import users as accounts_module
+from bot.accounts.users import MAX_ADDRESS_FAILURES, MAX_FAILURES
+from bot.store.db import make_engine, make_session_factory
+from bot.store.migrate import upgrade
+from bot.store.models import AuditEntry
 from bot.web.app import create_app
 from bot.web.console.texts import LOGIN_LOCKED, LOGIN_WRONG
 from tests.console_support import PASSWORD, World, csrf_of, populate, settings_for

@@ -12,10 +12,10 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot import cli
+from bot.store.db import make_engine, make_session_factory
+from bot.store.migrate import upgrade
+from bot.store.models import AuditEntry, Handoff, Ticket
 from bot.tickets import stats
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.migrate import upgrade
-from bot.tickets.models import AuditEntry, Handoff, Ticket
 from bot.tickets.service import TicketService
 from bot.web.app import create_app
 from tests.console_support import draft

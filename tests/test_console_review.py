@@ -13,10 +13,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot import cli
+from bot.conversations.record import ConversationStore, Understanding
 from bot.domain.identifiers import is_valid_id_number
 from bot.nlu_data import read_nlu_file
-from bot.tickets.conversations import ConversationStore, Understanding
-from bot.tickets.models import AuditEntry, NluCorrection
+from bot.store.models import AuditEntry, NluCorrection
 from bot.web.gateway import Reply
 from tests.conftest import require_real_eval_set
 from tests.console_support import World, draft, sign_in
@@ -206,9 +206,9 @@ def test_hotline_corrections_export_writes_the_file_and_names_refusals(
 ) -> None:
     require_real_eval_set()
     from bot.nlu_data import domain_entities, domain_intents
-    from bot.tickets import corrections
-    from bot.tickets.db import make_engine, make_session_factory
-    from bot.tickets.migrate import upgrade
+    from bot.review import corrections
+    from bot.store.db import make_engine, make_session_factory
+    from bot.store.migrate import upgrade
 
     upgrade(database_url)
     engine = make_engine(database_url)

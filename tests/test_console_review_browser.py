@@ -10,9 +10,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 
-from bot.tickets import queue, review_flags
-from bot.tickets.conversations import ConversationStore, Understanding
-from bot.tickets.models import Conversation
+from bot.conversations.record import ConversationStore, Understanding
+from bot.review import flags as review_flags
+from bot.store.models import Conversation
+from bot.tickets import queue
 from bot.web.gateway import Reply
 from tests.browser_support import page_wait
 from tests.console_support import draft

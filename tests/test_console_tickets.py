@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.tickets.models import AuditEntry
+from bot.store.models import AuditEntry
 from tests.console_support import (
     World,
     draft,

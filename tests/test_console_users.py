@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from bot.tickets.models import AuditEntry
+from bot.store.models import AuditEntry
 from tests.console_support import PASSWORD, World, csrf_of, sign_in
 
 Clients = Callable[[], Awaitable[TestClient]]

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from bot.tickets.db import make_session_factory
-from bot.tickets.models import Handoff, Ticket
+from bot.store.db import make_session_factory
+from bot.store.models import Handoff, Ticket
 from bot.tickets.service import TicketService
 from tests.conftest import RunningStack
 

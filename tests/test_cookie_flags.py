@@ -21,7 +21,7 @@ PAGES = ("/", "/console/login", "/enterprise/register")
 
 @pytest.fixture
 async def client_for(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
-    from bot.tickets.migrate import upgrade
+    from bot.store.migrate import upgrade
 
     upgrade(sqlite_url)
     clients: list[TestClient] = []

@@ -20,10 +20,10 @@ from sqlalchemy import Engine, insert, text
 from sqlalchemy.exc import DBAPIError
 
 from bot.config import PROJECT_ROOT
-from bot.tickets.db import make_engine, make_read_engine
-from bot.tickets.migrate import upgrade
-from bot.tickets.models import Conversation, ConversationMessage
-from bot.tickets.tracker_retention import tracker_engine
+from bot.privacy.tracker_retention import tracker_engine
+from bot.store.db import make_engine, make_read_engine
+from bot.store.migrate import upgrade
+from bot.store.models import Conversation, ConversationMessage
 from bot.training import RASA_VENV, rasa_env
 
 PHONE = "13812345678"

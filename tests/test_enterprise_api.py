@@ -13,9 +13,9 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from bot.tickets.db import make_engine
-from bot.tickets.migrate import upgrade
-from bot.tickets.models import Enterprise, Ticket
+from bot.store.db import make_engine
+from bot.store.migrate import upgrade
+from bot.store.models import Enterprise, Ticket
 from tests.conftest import RunningStack
 from tests.enterprise_support import Service, make_uscc, running_service
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from bot.tickets.db import make_session_factory
-from bot.tickets.enterprises import EnterpriseRegistry
-from bot.tickets.secret_keys import load_or_create_key
+from bot.enterprises.registry import EnterpriseRegistry
+from bot.privacy.keys import load_or_create_key
+from bot.store.db import make_session_factory
 from tests.conftest import RunningStack
 from tests.enterprise_support import make_uscc
 from tests.test_web import _screenshot, browser  # noqa: F401 — the shared Chromium fixture

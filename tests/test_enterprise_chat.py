@@ -9,9 +9,9 @@ import uuid
 import pytest
 import requests
 
-from bot.tickets.db import make_session_factory
-from bot.tickets.enterprises import EnterpriseProfile, EnterpriseRegistry
-from bot.tickets.secret_keys import load_or_create_key
+from bot.enterprises.registry import EnterpriseProfile, EnterpriseRegistry
+from bot.privacy.keys import load_or_create_key
+from bot.store.db import make_session_factory
 from tests.conftest import RunningStack
 from tests.test_conversation import TICKET_RE
 
@@ -99,7 +99,7 @@ def _csrf(html: str) -> str:
 def _tickets_of_all(stack: RunningStack) -> list:
     from sqlalchemy import select
 
-    from bot.tickets.models import Ticket
+    from bot.store.models import Ticket
 
     with make_session_factory(stack.engine)() as session:
         return list(session.scalars(select(Ticket)))

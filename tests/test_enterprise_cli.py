@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from bot.cli import main as hotline
 from bot.config import PROJECT_ROOT
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.enterprises import EnterpriseRegistry
-from bot.tickets.migrate import upgrade
-from bot.tickets.models import AuditEntry
-from bot.tickets.secret_keys import load_or_create_key
+from bot.enterprises.registry import EnterpriseRegistry
+from bot.privacy.keys import load_or_create_key
+from bot.store.db import make_engine, make_session_factory
+from bot.store.migrate import upgrade
+from bot.store.models import AuditEntry
 from tests.enterprise_support import make_uscc
 
 

@@ -12,9 +12,9 @@ import requests
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.tickets.db import make_engine
-from bot.tickets.migrate import upgrade
-from bot.tickets.models import Ticket
+from bot.store.db import make_engine
+from bot.store.migrate import upgrade
+from bot.store.models import Ticket
 from bot.web.app import create_app
 from bot.web.enterprise_api import openapi_document
 from tests.conftest import RunningStack

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.tickets.enterprises import EnterpriseRegistry
-from bot.tickets.secret_keys import load_or_create_key
+from bot.enterprises.registry import EnterpriseRegistry
+from bot.privacy.keys import load_or_create_key
 from tests.console_support import World, sign_in
 from tests.enterprise_support import make_uscc
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from bot.tickets.migrate import upgrade
+from bot.store.migrate import upgrade
 from tests.conftest import RunningStack
 from tests.enterprise_support import make_uscc, running_service
 

@@ -10,17 +10,17 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain.workdays import load_calendar
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.enterprise_reads import detail_of, report_detail
-from bot.tickets.enterprises import (
+from bot.enterprises.reads import detail_of, report_detail
+from bot.enterprises.registry import (
     AlreadyVerified,
     EnterpriseRegistry,
     IdempotencyConflict,
     InvalidField,
 )
-from bot.tickets.migrate import downgrade, upgrade
-from bot.tickets.models import Enterprise, EnterpriseChatLink, EnterpriseReport, Ticket
-from bot.tickets.secret_keys import load_or_create_key
+from bot.privacy.keys import load_or_create_key
+from bot.store.db import make_engine, make_session_factory
+from bot.store.migrate import downgrade, upgrade
+from bot.store.models import Enterprise, EnterpriseChatLink, EnterpriseReport, Ticket
 from bot.tickets.service import TicketDraft, TicketService
 from tests.enterprise_support import make_uscc
 

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from bot.cli import main as hotline
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.enterprises import EnterpriseRegistry, InvalidField
-from bot.tickets.migrate import upgrade
-from bot.tickets.models import AuditEntry
-from bot.tickets.secret_keys import load_or_create_key
+from bot.enterprises.registry import EnterpriseRegistry, InvalidField
+from bot.privacy.keys import load_or_create_key
+from bot.store.db import make_engine, make_session_factory
+from bot.store.migrate import upgrade
+from bot.store.models import AuditEntry
 from tests.conftest import RunningStack
 from tests.console_support import World, csrf_of, sign_in
 from tests.enterprise_support import make_uscc, running_service

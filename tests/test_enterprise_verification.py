@@ -15,11 +15,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.enterprises import EnterpriseRegistry
-from bot.tickets.migrate import upgrade
-from bot.tickets.models import AuditEntry, Ticket, TicketEvent
-from bot.tickets.secret_keys import load_or_create_key
+from bot.enterprises.registry import EnterpriseRegistry
+from bot.privacy.keys import load_or_create_key
+from bot.store.db import make_engine, make_session_factory
+from bot.store.migrate import upgrade
+from bot.store.models import AuditEntry, Ticket, TicketEvent
 from tests.conftest import RunningStack
 from tests.console_support import World, csrf_of, sign_in
 from tests.enterprise_support import Service, make_uscc, running_service

@@ -15,11 +15,11 @@ import requests
 from sqlalchemy import select
 
 from actions.handoff import queued_reply
+from bot.accounts.users import Accounts
 from bot.config import PROJECT_ROOT
 from bot.domain.office_hours import load_office_hours
-from bot.tickets.accounts import Accounts
-from bot.tickets.db import make_session_factory
-from bot.tickets.models import Handoff
+from bot.store.db import make_session_factory
+from bot.store.models import Handoff
 from tests.browser_support import page_wait
 from tests.conftest import RunningStack
 from tests.console_support import PASSWORD, csrf_of

@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from bot.config import Settings
 from bot.domain.tickets import MASKED_CODE
 from bot.stack import Service, Stack, build_services, free_port
-from bot.tickets.db import make_engine
-from bot.tickets.migrate import upgrade
-from bot.tickets.models import ConversationMessage, Ticket, TicketEvent
+from bot.store.db import make_engine
+from bot.store.migrate import upgrade
+from bot.store.models import ConversationMessage, Ticket, TicketEvent
 from rasa_plugins.faults import system_text
 from tests.test_conversation import QUESTIONS
 

@@ -12,9 +12,9 @@ import pytest
 import requests
 from sqlalchemy import func, select, update
 
-from bot.tickets.conversations import ConversationStore
-from bot.tickets.db import make_session_factory
-from bot.tickets.models import Conversation, ConversationMessage, Ticket
+from bot.conversations.record import ConversationStore
+from bot.store.db import make_session_factory
+from bot.store.models import Conversation, ConversationMessage, Ticket
 from bot.tickets.notices import ANSWER_NOTICE
 from bot.web.gateway import Reply
 from bot.web.push import HEARTBEAT_SECONDS

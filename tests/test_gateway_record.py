@@ -7,9 +7,9 @@ import threading
 
 from sqlalchemy import Engine, select
 
-from bot.tickets.conversations import ConversationStore
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.models import TicketNotice
+from bot.conversations.record import ConversationStore
+from bot.store.db import make_engine, make_session_factory
+from bot.store.models import TicketNotice
 from bot.tickets.notices import claim_answer_notices
 from bot.tickets.service import TicketDraft, TicketService
 from bot.web.gateway import Reply, ticket_card

@@ -1,4 +1,4 @@
-"""The supervisor's log copy (bot/masked_logs.LogCopy) survives a full disk.
+"""The supervisor's log copy (bot/privacy/masked_logs.LogCopy) survives a full disk.
 
 A copier that stopped at the first failed write left the child's pipe undrained: the child then
 hung on its next print, and logged nothing more until restarted. Here a real child process writes
@@ -18,7 +18,7 @@ from typing import IO
 import pytest
 
 from bot.cli import _report_dropped_log_lines
-from bot.masked_logs import masked_copy
+from bot.privacy.masked_logs import masked_copy
 
 LINES = 3000  # ~300 KB: several times what a pipe holds, so a stopped copier blocks the child
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from bot.tickets.db import make_engine
-from bot.tickets.migrate import upgrade
-from bot.tickets.models import Base
+from bot.store.db import make_engine
+from bot.store.migrate import upgrade
+from bot.store.models import Base
 
 
 def test_migrations_match_the_models(database_url: str) -> None:

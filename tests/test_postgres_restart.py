@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.tickets.db import make_engine
-from bot.tickets.models import Ticket
+from bot.store.db import make_engine
+from bot.store.models import Ticket
 from tests.conftest import require
 from tests.production_support import production_profile
 from tools.perf.bots import rasa_python

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import func, or_, select
 
 from bot.domain.privacy import mask_phone
-from bot.masked_logs import mask_line, masked_copy
-from bot.tickets.migrate import upgrade
-from bot.tickets.models import ConversationMessage
+from bot.privacy.masked_logs import mask_line, masked_copy
+from bot.store.migrate import upgrade
+from bot.store.models import ConversationMessage
 from tests.conftest import RunningStack
 from tests.enterprise_support import running_service
 from tools.proofs import fuzz, privacy
@@ -80,7 +80,7 @@ def test_no_phone_or_id_number_reaches_a_log_file(stack: RunningStack) -> None:
 
 
 def test_the_scan_finds_a_number_in_full_and_the_log_copy_masks_it(tmp_path: Path) -> None:
-    """The proof can fail: a number written in full is found; through bot/masked_logs only its
+    """The proof can fail: a number written in full is found; through bot/privacy/masked_logs only its
     masked form arrives (the same copy every started process's output goes through)."""
     person = privacy.synthetic_person(random.Random(7))
     line = f"user said 电话{person.phone} 身份证{person.id_number.lower()}\n"

@@ -14,9 +14,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.tickets.conversations import ConversationStore
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.migrate import upgrade
+from bot.conversations.record import ConversationStore
+from bot.store.db import make_engine, make_session_factory
+from bot.store.migrate import upgrade
 from bot.web import push
 from bot.web.app import create_app
 from bot.web.chat import SENDER_COOKIE

@@ -41,9 +41,9 @@ def test_many_keys_do_not_grow_the_table_and_a_counted_key_keeps_its_count() -> 
 def test_the_chat_counts_an_ipv6_client_by_its_slash_64(sqlite_url: str) -> None:
     """Addresses of one /64 share a bucket (a client picks any of them); another /64, an IPv4
     address and loopback have their own or none."""
-    from bot.tickets.conversations import ConversationStore
-    from bot.tickets.db import make_engine, make_session_factory
-    from bot.tickets.migrate import upgrade
+    from bot.conversations.record import ConversationStore
+    from bot.store.db import make_engine, make_session_factory
+    from bot.store.migrate import upgrade
     from bot.web.gateway import Gateway
 
     upgrade(sqlite_url)

@@ -1,4 +1,4 @@
-"""The engine for plain reads (bot/tickets/db.make_read_engine) reads what the service wrote and
+"""The engine for plain reads (bot/store/db.make_read_engine) reads what the service wrote and
 cannot write, on SQLite (query_only) and PostgreSQL (autocommit, read-only transactions)."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.tickets.db import make_engine, make_read_engine, make_session_factory
-from bot.tickets.migrate import upgrade
-from bot.tickets.models import Ticket
+from bot.store.db import make_engine, make_read_engine, make_session_factory
+from bot.store.migrate import upgrade
+from bot.store.models import Ticket
 from bot.tickets.service import TicketService
 from tests.console_support import draft
 

@@ -18,19 +18,19 @@ import pytest
 from sqlalchemy import select, text, update
 
 from bot.config import PROJECT_ROOT, Settings
+from bot.conversations.record import ConversationStore, Understanding
+from bot.privacy.retention import purge_database
 from bot.production import ProfileError, prepare
-from bot.tickets import corrections
-from bot.tickets.audit import NOT_AN_ACCOUNT, AuditLog
-from bot.tickets.conversations import ConversationStore, Understanding
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.migrate import upgrade
-from bot.tickets.models import (
+from bot.review import corrections
+from bot.store.audit import NOT_AN_ACCOUNT, AuditLog
+from bot.store.db import make_engine, make_session_factory
+from bot.store.migrate import upgrade
+from bot.store.models import (
     AuditEntry,
     Conversation,
     ConversationMessage,
     NluCorrection,
 )
-from bot.tickets.retention import purge_database
 
 OLD = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
 NAME = "张建军"

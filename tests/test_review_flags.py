@@ -16,12 +16,12 @@ import requests
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select, update
 
+from bot.accounts.users import Accounts
 from bot.config import Settings
-from bot.tickets.accounts import Accounts
-from bot.tickets.conversations import ConversationStore
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.migrate import upgrade
-from bot.tickets.models import AuditEntry, CategoryCheck, Conversation, Ticket
+from bot.conversations.record import ConversationStore
+from bot.store.db import make_engine, make_session_factory
+from bot.store.migrate import upgrade
+from bot.store.models import AuditEntry, CategoryCheck, Conversation, Ticket
 from bot.tickets.service import TicketService
 from bot.web.app import create_app
 from bot.web.gateway import Gateway

@@ -1,4 +1,4 @@
-"""Background rounds claimed once per interval across replicas (bot/tickets/rounds.py), on
+"""Background rounds claimed once per interval across replicas (bot/jobs/rounds.py), on
 SQLite and PostgreSQL: separate engines stand for separate web replicas."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import threading
 
 from sqlalchemy import Engine
 
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.rounds import claim_round
+from bot.jobs.rounds import claim_round
+from bot.store.db import make_engine, make_session_factory
 from bot.web.deadline_watch import sweep_round
 
 T0 = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)

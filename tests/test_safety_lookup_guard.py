@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 import bot.domain.tickets as numbering
-from bot.tickets.db import make_session_factory
+from bot.store.db import make_session_factory
 from bot.tickets.lookup_guard import (
     LookupFailure,
     LookupGuard,

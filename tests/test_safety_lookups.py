@@ -15,10 +15,10 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from bot.tickets.accounts import Accounts
-from bot.tickets.db import make_session_factory
+from bot.accounts.users import Accounts
+from bot.store.db import make_session_factory
+from bot.store.models import AuditEntry
 from bot.tickets.lookup_guard import LookupFailure, LookupGuard, Requester, lookup_keys
-from bot.tickets.models import AuditEntry
 from bot.tickets.service import FiledTicket, TicketService
 from tests.conftest import RunningStack
 from tests.console_support import PASSWORD, csrf_of, draft

@@ -12,7 +12,7 @@ import requests
 from sqlalchemy import func, select
 
 from bot.domain import internal_auth
-from bot.tickets.models import Ticket
+from bot.store.models import Ticket
 from tests.conftest import RunningStack
 
 pytestmark = pytest.mark.stack

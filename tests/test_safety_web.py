@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from bot.accounts.users import Accounts
 from bot.config import Settings
-from bot.tickets.accounts import Accounts
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.message_rate import load_message_limits
+from bot.conversations.message_rate import load_message_limits
+from bot.store.db import make_engine, make_session_factory
 from bot.web.app import create_app
 from tests.conftest import RunningStack
 from tests.console_support import PASSWORD, csrf_of
@@ -196,7 +196,7 @@ def test_a_script_that_drops_its_cookie_is_slowed_down_by_its_address(
     """Every message a new sender (no cookie kept): the per-sender count never trips, the
     per-address one does (limits.yml `per_ip_per_minute`), for that address only. Behind a
     trusted proxy the address is the one it forwards; loopback itself is never counted."""
-    from bot.tickets.migrate import upgrade
+    from bot.store.migrate import upgrade
     from tests.enterprise_support import running_service
 
     limits = load_message_limits()
@@ -229,7 +229,7 @@ def test_a_script_that_drops_its_cookie_is_slowed_down_by_its_address(
     with make_session_factory(make_engine(sqlite_url))() as session:
         from sqlalchemy import func, select
 
-        from bot.tickets.models import ConversationMessage
+        from bot.store.models import ConversationMessage
 
         inbound = session.scalar(
             select(func.count(ConversationMessage.id)).where(ConversationMessage.direction == "in")

@@ -1,4 +1,4 @@
-"""The deployment's secret keys (bot/tickets/secret_keys.py): made once in var/, shared by every
+"""The deployment's secret keys (bot/privacy/keys.py): made once in var/, shared by every
 process of the deployment, taken from the environment when set."""
 
 from __future__ import annotations
@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 
 from bot.config import PROJECT_ROOT
-from bot.tickets.migrate import upgrade
-from bot.tickets.secret_keys import (
+from bot.privacy.keys import (
     ACCESS_CODE_KEY_FILE,
     MIN_KEY_BYTES,
     UnusableKey,
     access_code_key,
     load_or_create_key,
 )
+from bot.store.migrate import upgrade
 
 FILE_ONE = """
-from bot.tickets.db import make_engine, make_session_factory
+from bot.store.db import make_engine, make_session_factory
 from bot.tickets.service import TicketService, TicketDraft
 filed = TicketService(make_session_factory(make_engine(DATABASE))).file(
     TicketDraft(
@@ -34,7 +34,7 @@ print(filed.number, filed.access_code)
 
 LOOK_UP = """
 import sys
-from bot.tickets.db import make_engine, make_session_factory
+from bot.store.db import make_engine, make_session_factory
 from bot.tickets.service import TicketService
 view = TicketService(make_session_factory(make_engine(DATABASE))).lookup(sys.argv[1], sys.argv[2])
 print("found" if view else "not found")
@@ -107,7 +107,7 @@ def test_an_empty_or_short_key_file_is_refused_not_used(tmp_path: Path, content:
 FULL_DISK = """
 import resource, signal, sys
 from pathlib import Path
-from bot.tickets.secret_keys import load_or_create_key
+from bot.privacy.keys import load_or_create_key
 # A disk with no room: every write to a file fails (EFBIG) instead of killing the process.
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))
@@ -117,7 +117,7 @@ load_or_create_key(Path(sys.argv[1]), "", "access-code.key")
 READ_KEY = """
 import sys
 from pathlib import Path
-from bot.tickets.secret_keys import load_or_create_key
+from bot.privacy.keys import load_or_create_key
 print(load_or_create_key(Path(sys.argv[1]), "", "access-code.key").hex())
 """
 

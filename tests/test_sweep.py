@@ -13,8 +13,8 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import Engine, event, select
 
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.models import Ticket, TicketEvent
+from bot.store.db import make_engine, make_session_factory
+from bot.store.models import Ticket, TicketEvent
 from bot.tickets.service import TicketDraft, TicketService
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -88,7 +88,7 @@ def test_a_sweep_skips_a_ticket_held_by_another_transaction_on_postgres(
 ) -> None:
     """A department answering a ticket holds its row: the sweep does not wait for it (it used to
     wait inside its one transaction over every open ticket), and the next round urges it."""
-    from bot.tickets.migrate import upgrade
+    from bot.store.migrate import upgrade
 
     upgrade(postgres_url)
     engine = make_engine(postgres_url)

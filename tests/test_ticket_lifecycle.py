@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine
 
-from bot.tickets.db import make_session_factory
+from bot.store.db import make_session_factory
 from bot.tickets.service import IllegalTransition, TicketDraft, TicketService, UnknownTicket
 
 CHINA = dt.timezone(dt.timedelta(hours=8))

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine, func, inspect, select
 
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.migrate import downgrade, upgrade
-from bot.tickets.models import Ticket, TicketEvent
+from bot.store.db import make_engine, make_session_factory
+from bot.store.migrate import downgrade, upgrade
+from bot.store.models import Ticket, TicketEvent
 from bot.tickets.service import TicketDraft, TicketService
 
 DRAFT = TicketDraft(

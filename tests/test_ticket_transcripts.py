@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.tickets.conversations import ConversationStore
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.migrate import upgrade
+from bot.conversations.record import ConversationStore
+from bot.store.db import make_engine, make_session_factory
+from bot.store.migrate import upgrade
 from bot.tickets.service import TicketService
 from bot.web.app import create_app
 from bot.web.gateway import Reply

@@ -16,10 +16,10 @@ from sqlalchemy import select, update
 
 from bot import cli
 from bot.config import PROJECT_ROOT
-from bot.tickets.conversations import ConversationStore
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.migrate import upgrade
-from bot.tickets.models import AuditEntry, Conversation, ConversationMessage
+from bot.conversations.record import ConversationStore
+from bot.store.db import make_engine, make_session_factory
+from bot.store.migrate import upgrade
+from bot.store.models import AuditEntry, Conversation, ConversationMessage
 from bot.tickets.service import TicketService
 from bot.web.gateway import Reply
 from tests.conftest import require
@@ -160,7 +160,7 @@ def test_purge_masks_old_transcripts_and_deletes_old_tracker_events(
 
 
 def test_a_tracker_store_rasa_never_created_is_left_alone(tmp_path: Path) -> None:
-    from bot.tickets.tracker_retention import purge_tracker_events
+    from bot.privacy.tracker_retention import purge_tracker_events
 
     missing = f"sqlite:///{tmp_path / 'no-tracker.db'}"
     assert purge_tracker_events(missing, dt.datetime.now(dt.UTC)) == 0

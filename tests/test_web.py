@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from bot.config import PROJECT_ROOT
-from bot.tickets.migrate import upgrade
+from bot.store.migrate import upgrade
 from tests.conftest import RunningStack, free_port, require
 
 pytestmark = pytest.mark.stack

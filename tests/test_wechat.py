@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.config import Settings
-from bot.tickets.db import make_session_factory
-from bot.tickets.models import Conversation, ConversationMessage, Ticket, WeChatTemplateMessage
+from bot.store.db import make_session_factory
+from bot.store.models import Conversation, ConversationMessage, Ticket, WeChatTemplateMessage
 from bot.tickets.service import TicketService
 from bot.web import wechat_texts
 from bot.web.gateway import Reply

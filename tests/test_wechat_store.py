@@ -10,12 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import Engine, select, update
 
 from bot.config import Settings
-from bot.tickets.conversations import ConversationStore
-from bot.tickets.db import make_session_factory
-from bot.tickets.models import ConversationMessage, WeChatNonce, WeChatTemplateMessage
-from bot.tickets.notices import claim_answer_notices
-from bot.tickets.service import TicketService
-from bot.tickets.wechat_store import (
+from bot.conversations.record import ConversationStore
+from bot.conversations.wechat_store import (
     FAILED,
     PENDING,
     SENT,
@@ -25,6 +21,10 @@ from bot.tickets.wechat_store import (
     mark_sent,
     window_open_in,
 )
+from bot.store.db import make_session_factory
+from bot.store.models import ConversationMessage, WeChatNonce, WeChatTemplateMessage
+from bot.tickets.notices import claim_answer_notices
+from bot.tickets.service import TicketService
 from bot.web.wechat_api import CustomerService
 from bot.web.wechat_outbox import MAX_ATTEMPTS, TemplateOutbox, retry_at, template_data
 from tests.console_support import draft

@@ -34,8 +34,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from sqlalchemy import Engine, select
 
 from bot.domain import internal_auth
-from bot.tickets.db import make_session_factory
-from bot.tickets.models import Conversation, ConversationMessage
+from bot.store.db import make_session_factory
+from bot.store.models import Conversation, ConversationMessage
 from bot.web.app import create_app
 from tests.conftest import RunningStack
 from tests.fake_wechat_api import FakeWeChatAPI

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.config import PROJECT_ROOT, Settings
 from bot.stack import Stack, build_services, free_port
-from bot.tickets.migrate import upgrade
+from bot.store.migrate import upgrade
 from bot.training import ensure_model
 
 

@@ -102,7 +102,7 @@ def hash_access_code(code: str, key: bytes, salt: bytes | None = None) -> str:
     Why a key and not a slow hash: a 6-digit code has a million values, so a stretched hash of a
     stolen database only costs an attacker 20,000 rounds x 1e6 guesses (hours on one core),
     while it cost every filing ~5 ms of CPU. With the key kept outside the database
-    (bot/tickets/secret_keys.py) a copied database alone cannot check any guess at all, and a
+    (bot/privacy/keys.py) a copied database alone cannot check any guess at all, and a
     check costs microseconds. The salt keeps two tickets with the same code from having the
     same digest. The code itself is never stored."""
     salt = salt if salt is not None else secrets.token_bytes(16)

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from sqlalchemy import Index, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from bot.domain.addresses import address_block
 from bot.domain.tables import load_table
-from bot.tickets.addresses import address_block
-from bot.tickets.models import Base, UTCDateTime
+from bot.store.models import Base, UTCDateTime
 from bot.tickets.service import CHINA_TZ, TicketService, TicketView, utcnow
 
 SCOPES = ("ticket", "sender", "ip")

@@ -5,7 +5,7 @@ pushed message. Its unique event id means that of several processes or replicas 
 exactly one records the notice; the others' inserts fail and they move on. Delivery (SSE …) comes
 after the commit and may miss a person who is not connected — the message stays in their thread.
 A WeChat person whose customer-service window has closed also gets a template message, queued in
-the same transaction (bot/tickets/wechat_store.py).
+the same transaction (bot/conversations/wechat_store.py).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.tickets.conversations import ConversationStore, utcnow
-from bot.tickets.models import Conversation, ConversationMessage, Ticket, TicketEvent, TicketNotice
-from bot.tickets.wechat_store import enqueue_answered
+from bot.conversations.record import ConversationStore, utcnow
+from bot.conversations.wechat_store import enqueue_answered
+from bot.store.models import Conversation, ConversationMessage, Ticket, TicketEvent, TicketNotice
 
 # The lifecycle action whose note is the department's answer (data/hotline/ticket_states.yml).
 ANSWER_ACTION = "answer"

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.tickets.models import Handoff, Ticket
+from bot.store.models import Handoff, Ticket
 
 PAGE_SIZE = 50
 
@@ -137,7 +137,7 @@ def by_number(sessions: sessionmaker[Session], number: str) -> Ticket | None:
 def transcript(sessions: sessionmaker[Session], sender_id: str, limit: int = 500) -> list[Any]:
     """The gateway's record of the conversation that filed a ticket (its Rasa sender id), oldest
     first; empty when the ticket did not come from a recorded chat."""
-    from bot.tickets.models import Conversation, ConversationMessage
+    from bot.store.models import Conversation, ConversationMessage
 
     with sessions() as session:
         conversation = session.scalars(

@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import tickets as numbering
 from bot.domain.categories import category_label
+from bot.domain.lifecycle import IllegalTransition, Lifecycle, lifecycle
 from bot.domain.privacy import mask_name, mask_phone, mask_text
 from bot.domain.text import normalize
 from bot.domain.workdays import WorkCalendar, load_calendar
-from bot.tickets.lifecycle import IllegalTransition, Lifecycle, lifecycle
-from bot.tickets.models import (
+from bot.privacy.keys import access_code_key
+from bot.store.models import (
     Conversation,
     ConversationMessage,
     Handoff,
@@ -32,7 +33,6 @@ from bot.tickets.models import (
     TicketSequence,
 )
 from bot.tickets.routing import Route, Router, load_routing
-from bot.tickets.secret_keys import access_code_key
 
 __all__ = ["IllegalTransition", "TicketService", "TicketDraft", "TicketView", "UnknownTicket"]
 
@@ -142,7 +142,7 @@ class TicketService:
         code_key: bytes | None = None,
     ) -> None:
         self._sessions = session_factory
-        # The access-code key (bot/tickets/secret_keys.py); resolved on first use when not given.
+        # The access-code key (bot/privacy/keys.py); resolved on first use when not given.
         self._code_key = code_key
         self._clock = clock
         self._router = router or load_routing()
@@ -602,9 +602,9 @@ class TicketService:
     def purge_personal_data(self, days: int, *, batch: int = 500) -> int:
         """Retention: blank/mask personal data of tickets (and handoffs) older than `days` days.
 
-        Statistics stay (see bot/tickets/retention.py for what goes); done in short batches so
+        Statistics stay (see bot/privacy/retention.py for what goes); done in short batches so
         filing never waits long on the lock. Returns how many tickets were anonymised."""
-        from bot.tickets import retention
+        from bot.privacy import retention
 
         before = retention.cutoff(self._clock(), days)
         done = 0

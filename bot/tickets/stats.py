@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.tickets.models import Ticket, TicketEvent
+from bot.store.models import Ticket, TicketEvent
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 CLOSED = ("closed", "revisited")

@@ -21,8 +21,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.tickets.conversations import message_json
-from bot.tickets.secret_keys import load_or_create_key
+from bot.conversations.record import message_json
+from bot.privacy.keys import load_or_create_key
 from bot.web.errors import UserError
 from bot.web.keys import GATEWAY, SETTINGS
 from bot.web.push import WEB_CHANNEL, stream_pushed

@@ -2,7 +2,7 @@
 
 It runs inside the web service (always up while the bot serves) so a single-machine install
 needs no cron; `hotline sweep` does one round for deployments that prefer a scheduler. With
-several web replicas each round is claimed first (bot/tickets/rounds.py): one replica sweeps
+several web replicas each round is claimed first (bot/jobs/rounds.py): one replica sweeps
 per interval, whichever timer fires first.
 """
 
@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.rounds import claim_round
+from bot.jobs.rounds import claim_round
+from bot.store.db import make_engine, make_session_factory
 from bot.tickets.service import TicketService
 from bot.web.keys import SETTINGS
 from bot.web.periodic import periodic

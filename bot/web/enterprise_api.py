@@ -1,6 +1,6 @@
 """The enterprise API (/api/v1/enterprise/...): register, rotate the token, one-click reports.
 
-Registration is a claim, pending until an operator verifies it (bot/tickets/enterprises.py): it
+Registration is a claim, pending until an operator verifies it (bot/enterprises/registry.py): it
 is answered 202 whether or not the code is already registered, and limited per client address
 and in all (`data/hotline/limits.yml` enterprise_registration) so nobody can mint accounts, each
 with its own rate limit. A pending account files, as an ordinary 企业 ticket under its own sender
@@ -29,12 +29,12 @@ from aiohttp import web
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.categories import category_label
+from bot.domain.lifecycle import lifecycle
 from bot.domain.privacy import mask_uscc
 from bot.domain.tickets import TICKET_ID_PATTERN
 from bot.domain.workdays import WorkCalendar, load_calendar
-from bot.tickets import enterprise_reads as reads
-from bot.tickets.db import make_engine, make_read_engine, make_session_factory
-from bot.tickets.enterprises import (
+from bot.enterprises import reads
+from bot.enterprises.registry import (
     MAX_IDEMPOTENCY_KEY,
     EnterpriseProfile,
     EnterpriseRegistry,
@@ -42,8 +42,9 @@ from bot.tickets.enterprises import (
     InvalidField,
     registration_values,
 )
-from bot.tickets.lifecycle import lifecycle
-from bot.tickets.secret_keys import load_or_create_key
+from bot.enterprises.texts import REGISTRATION_PENDING
+from bot.privacy.keys import load_or_create_key
+from bot.store.db import make_engine, make_read_engine, make_session_factory
 from bot.tickets.service import FiledTicket, TicketService
 from bot.web import enterprise_intake as intake
 from bot.web.enterprise_errors import (
@@ -53,7 +54,6 @@ from bot.web.enterprise_errors import (
     logger,
     registration_limits,
 )
-from bot.web.enterprise_texts import REGISTRATION_PENDING
 from bot.web.keys import GATEWAY, SETTINGS
 from bot.web.params import whole_number
 from bot.web.rate_limit import RateLimiter

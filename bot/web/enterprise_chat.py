@@ -23,10 +23,10 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.domain.privacy import mask_uscc
-from bot.tickets.enterprises import EnterpriseProfile
+from bot.enterprises.registry import EnterpriseProfile
+from bot.enterprises.texts import error_message
 from bot.web.chat import _new_sender_key, _sender_key, _set_sender_cookie
 from bot.web.enterprise_api import CONTEXT
-from bot.web.enterprise_texts import error_message
 from bot.web.errors import UserError
 from bot.web.keys import GATEWAY, HTTP_CLIENT, SETTINGS
 from bot.web.security import cookie_flags

@@ -12,10 +12,10 @@ import logging
 from aiohttp import web
 
 from bot.config import Settings
+from bot.domain.addresses import address_block
 from bot.domain.privacy import mask_text
 from bot.domain.tables import load_table
-from bot.tickets.addresses import address_block
-from bot.web.enterprise_texts import error_message
+from bot.enterprises.texts import error_message
 from bot.web.rate_limit import RateLimiter
 
 logger = logging.getLogger("bot.web.enterprise")
@@ -82,7 +82,7 @@ class RegistrationLimits:
     Loopback is not counted (our own tools, proofs and tests on the host), as in the chat: a
     client reaches the service through nginx, which is another host — or, on the same host, a
     trusted proxy (HOTLINE_TRUSTED_PROXIES) whose forwarded address is counted. An IPv6 client
-    counts by its /64 (bot/tickets/addresses.py). Shared among the production replicas as the
+    counts by its /64 (bot/domain/addresses.py). Shared among the production replicas as the
     API's rate limit is (RateLimiter.shared)."""
 
     def __init__(self, settings: Settings) -> None:

@@ -20,10 +20,10 @@ from bot.domain.money import parse_amount
 from bot.domain.tables import load_table
 from bot.domain.text import normalize
 from bot.domain.validators import clean_free_text
-from bot.tickets.enterprises import EnterpriseProfile
+from bot.enterprises.registry import EnterpriseProfile
+from bot.enterprises.texts import INTAKE_NOTE, UNKNOWN_RESPONDENT, UNVERIFIED_INTAKE_NOTE
 from bot.tickets.service import CHINA_TZ, TicketDraft
 from bot.web.enterprise_errors import ApiError
-from bot.web.enterprise_texts import INTAKE_NOTE, UNKNOWN_RESPONDENT, UNVERIFIED_INTAKE_NOTE
 
 FIELDS = ("description", "respondent", "district", "amount", "date", "category")
 MAX_DESCRIPTION = 2000

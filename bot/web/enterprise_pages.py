@@ -20,7 +20,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.tickets.enterprises import EnterpriseProfile
+from bot.enterprises.registry import EnterpriseProfile
+from bot.enterprises.texts import PAGES, error_message
 from bot.tickets.service import CHINA_TZ
 from bot.web.enterprise_api import (
     CONTEXT,
@@ -29,7 +30,6 @@ from bot.web.enterprise_api import (
     register_enterprise,
 )
 from bot.web.enterprise_errors import ApiError
-from bot.web.enterprise_texts import PAGES, error_message
 from bot.web.security import cookie_flags
 
 SESSION_COOKIE = "ent_session"

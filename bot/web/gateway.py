@@ -19,13 +19,13 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
+from bot.conversations.message_rate import MessageRate, load_message_limits
+from bot.conversations.record import ConversationStore, Understanding, message_json
 from bot.domain import internal_auth
 from bot.domain.privacy import mask_text
 from bot.domain.validators import has_unreadable
-from bot.tickets.conversations import ConversationStore, Understanding, message_json
-from bot.tickets.db import make_engine, make_read_engine, make_session_factory
-from bot.tickets.message_rate import MessageRate, load_message_limits
-from bot.tickets.models import Conversation, ConversationMessage
+from bot.store.db import make_engine, make_read_engine, make_session_factory
+from bot.store.models import Conversation, ConversationMessage
 from bot.web.errors import UserError, database_unreachable
 from bot.web.keys import GATEWAY, HTTP_CLIENT, SETTINGS
 from bot.web.rasa_api import RasaApi

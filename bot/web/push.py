@@ -28,9 +28,9 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.tickets.addresses import address_block
-from bot.tickets.conversations import message_json
-from bot.tickets.models import Conversation, ConversationMessage
+from bot.conversations.record import message_json
+from bot.domain.addresses import address_block
+from bot.store.models import Conversation, ConversationMessage
 from bot.tickets.notices import claim_answer_notices
 from bot.web.errors import UserError
 from bot.web.gateway import Gateway, Reply

@@ -7,7 +7,7 @@ signed URL (a proxy's error log writes them) can post any body as any openid wit
 - the timestamp must be within FRESH_SECONDS of our clock (either way), so a URL is worth
   nothing after that;
 - a (timestamp, nonce) seen with another body is refused (the replay window, kept in the ticket
-  database so it holds across replicas: bot/tickets/wechat_store.claim_nonce);
+  database so it holds across replicas: bot/conversations/wechat_store.claim_nonce);
 - signatures are compared in constant time;
 - in safe mode (安全模式, `HOTLINE_WECHAT_AES_KEY` set) the message is the AES envelope's
   `Encrypt`, and `msg_signature` covers it: a logged URL cannot carry another message, and a

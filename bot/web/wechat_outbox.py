@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.conversations.record import utcnow
+from bot.conversations.wechat_store import DueMessage, lease_due, mark_failed_attempt, mark_sent
 from bot.domain.tables import load_table
-from bot.tickets.conversations import utcnow
-from bot.tickets.wechat_store import DueMessage, lease_due, mark_failed_attempt, mark_sent
 from bot.web.wechat_api import CustomerService, person_tag
 
 logger = logging.getLogger("bot.web.wechat")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain import internal_auth
 from bot.review.eval_sets import load_conversations
-from bot.tickets.models import Ticket
+from bot.store.models import Ticket
 
 MAX_STEPS = 40
 FACTS = (
@@ -279,8 +279,8 @@ def run_callers(
 
     from bot.config import Settings
     from bot.stack import Stack, build_services, free_port
-    from bot.tickets.db import make_engine
-    from bot.tickets.migrate import upgrade
+    from bot.store.db import make_engine
+    from bot.store.migrate import upgrade
     from bot.training import ensure_model
 
     conversations = [c for c in load_conversations() if only is None or c["id"] == only]

@@ -165,7 +165,7 @@ def our_bot(
 ) -> Bot:
     """Our Rasa server and action server (no web service: the load goes to Rasa's REST channel,
     as for the stock bot), with a fresh ticket database and tracker in their own var dir."""
-    from bot.tickets.migrate import upgrade
+    from bot.store.migrate import upgrade
 
     settings = Settings(
         host=host,

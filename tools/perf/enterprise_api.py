@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             run(args.url.rstrip("/"), args.count, nlu=not args.no_nlu, rounds=args.rounds)
         )
     from bot.stack import Stack, build_services, free_port
-    from bot.tickets.migrate import upgrade
+    from bot.store.migrate import upgrade
     from bot.training import ensure_model
 
     os.environ["HOTLINE_ENTERPRISE_RATE_BURST"] = str(args.count * 4)

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.accounts.users import Accounts
 from bot.config import Settings
-from bot.tickets.accounts import Accounts
-from bot.tickets.db import make_engine, make_session_factory
-from bot.tickets.migrate import upgrade
+from bot.store.db import make_engine, make_session_factory
+from bot.store.migrate import upgrade
 from bot.tickets.service import TicketDraft, TicketService
 from bot.web.app import create_app
 

@@ -30,8 +30,8 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.config import PROJECT_ROOT
-from bot.tickets.db import make_engine
-from bot.tickets.models import Ticket
+from bot.store.db import make_engine
+from bot.store.models import Ticket
 from tools.perf.bots import rasa_python
 from tools.perf.machine import machine_info, tree_rss_mib
 from tools.perf.stats import percentile

@@ -369,7 +369,7 @@ def main() -> None:
     with _own_stack_env(not options.no_debug), _started(options.profile) as (url, var, queue):
         target = Target(url, var / "logs", WECHAT_TOKEN)
         result = drive(target, options.conversations, options.concurrency, options.seed)
-        time.sleep(1)  # the last lines through the log copiers (bot/masked_logs.py)
+        time.sleep(1)  # the last lines through the log copiers (bot/privacy/masked_logs.py)
         scans = scan(target.log_dir, result.people)
         if queue is not None:
             published = _broker_dump(queue, var / "broker")

@@ -28,7 +28,7 @@ from typing import Any
 from bot.config import Settings
 from bot.production import clear_event_ttl
 from bot.stack import Service, Stack, build_services, free_port
-from bot.tickets.migrate import upgrade
+from bot.store.migrate import upgrade
 from bot.training import rasa_executable
 
 MACHINE_POSTGRES = "postgresql://postgres@127.0.0.1:5432"

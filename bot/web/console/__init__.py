@@ -10,10 +10,10 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bot.accounts.users import Accounts
 from bot.config import Settings
-from bot.tickets.accounts import Accounts
-from bot.tickets.audit import AuditLog
-from bot.tickets.db import make_engine, make_session_factory
+from bot.store.audit import AuditLog
+from bot.store.db import make_engine, make_session_factory
 from bot.tickets.service import TicketService
 from bot.web.console import (
     audit,

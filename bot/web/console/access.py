@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from bot.tickets.accounts import Account
+from bot.accounts.users import Account
 from bot.web.console.keys import ACCOUNTS, AUDIT, CSRF, USER
 from bot.web.console.session_store import get_session
 from bot.web.security import client_ip

@@ -2,7 +2,7 @@
 
 The password hash of a sign-in runs on a pool of its own (`PASSWORD_THREADS` threads): argon2
 is deliberately slow, and on the shared executor a burst of sign-in attempts would make the
-chat and every console page wait behind it. The throttle (bot/tickets/accounts.py) refuses an
+chat and every console page wait behind it. The throttle (bot/accounts/users.py) refuses an
 address over its limit before it reaches the pool.
 """
 
@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
+from bot.accounts.users import LoginRefused, check_password
 from bot.domain.validators import strip_unreadable
-from bot.tickets.accounts import LoginRefused, check_password
 from bot.web.console.access import PUBLIC, audit, requires
 from bot.web.console.keys import ACCOUNTS, AUDIT, USER
 from bot.web.console.pages import db, render

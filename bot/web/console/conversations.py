@@ -4,15 +4,16 @@ The page follows the conversation live: static/console/takeover.js asks `…/mes
 every two seconds for what was recorded since (masked like the page).
 
 The gateway records and delivers; this module only says who holds the conversation
-(bot/tickets/takeover.py) and moves the queue entry through TicketService. Every step is audited.
+(bot/conversations/takeover.py) and moves the queue entry through TicketService. Every step is audited.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from bot.tickets import queue, takeover
-from bot.tickets.models import Handoff
+from bot.conversations import takeover
+from bot.store.models import Handoff
+from bot.tickets import queue
 from bot.web.console import transcript
 from bot.web.console.access import audit, requires
 from bot.web.console.keys import SERVICE, SESSIONS

@@ -19,8 +19,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.domain.privacy import mask_name, mask_phone, mask_uscc
-from bot.tickets.enterprises import AlreadyVerified, EnterpriseRegistry, InvalidField
-from bot.tickets.secret_keys import load_or_create_key
+from bot.enterprises.registry import AlreadyVerified, EnterpriseRegistry, InvalidField
+from bot.privacy.keys import load_or_create_key
 from bot.web.console.access import audit, current_user, requires
 from bot.web.console.keys import CONSOLE_SETTINGS, SESSIONS
 from bot.web.console.pages import db, notify, render

@@ -23,8 +23,8 @@ from typing import Any
 from aiohttp import web
 from openpyxl import Workbook
 
+from bot.accounts.users import Account
 from bot.tickets import queue
-from bot.tickets.accounts import Account
 from bot.web.console import ticket_view
 from bot.web.console.access import audit, current_user, may, requires
 from bot.web.console.keys import CONSOLE_SETTINGS, SESSIONS

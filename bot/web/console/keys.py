@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.accounts.users import Account, Accounts
 from bot.config import Settings
-from bot.tickets.accounts import Account, Accounts
-from bot.tickets.audit import AuditLog
+from bot.store.audit import AuditLog
 from bot.tickets.service import TicketService
 
 SESSIONS = web.AppKey("console_sessions", sessionmaker[Session])

@@ -13,8 +13,8 @@ from aiohttp import web
 
 from bot.domain.categories import category_label
 from bot.domain.districts import official_names
+from bot.domain.lifecycle import lifecycle
 from bot.domain.tables import load_table
-from bot.tickets.lifecycle import lifecycle
 from bot.tickets.routing import load_routing
 from bot.web.console.access import actions_for, may
 from bot.web.console.keys import CSRF, USER

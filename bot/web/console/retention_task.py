@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bot.tickets.retention import purge_database
-from bot.tickets.rounds import claim_round_in
+from bot.jobs.rounds import claim_round_in
+from bot.privacy.retention import purge_database
 from bot.web.console.keys import CONSOLE_SETTINGS
 from bot.web.periodic import periodic
 
@@ -26,7 +26,7 @@ async def retention_schedule(app: web.Application) -> AsyncIterator[None]:
     days = settings.retention_days
 
     async def purge() -> None:
-        # One replica per round (bot/tickets/rounds.py): a purge is heavy and audited.
+        # One replica per round (bot/jobs/rounds.py): a purge is heavy and audited.
         if not await asyncio.to_thread(claim_round_in, settings.database_url, ROUND, every):
             return
         done = await asyncio.to_thread(

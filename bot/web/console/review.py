@@ -2,7 +2,7 @@
 transcript with what the NLU understood, marking a misunderstood message with the right intent
 and entities, the list of corrections and their export as Rasa NLU YAML.
 
-Reads go through bot/tickets/review_flags.py and corrections.py; Rasa is asked only by
+Reads go through bot/review/flags.py and corrections.py; Rasa is asked only by
 重新检查 (the model's category for recent tickets' words, the form a quiet conversation left
 open) — on demand and once an hour (review_task.py), bounded, audited. Every correction and export is audited.
 """
@@ -17,13 +17,14 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.corrections_export import export_corrections
+from bot.conversations.record import ConversationStore
 from bot.domain.categories import category_for_intent, category_intents, category_label
 from bot.nlu_data import domain_entities, domain_intents, domain_response_texts
+from bot.review import corrections
+from bot.review import flags as review_flags
+from bot.review.export import export_corrections
 from bot.review.leakage import EvalSetMissing, default_eval_sets
-from bot.tickets import corrections, review_flags
-from bot.tickets.conversations import ConversationStore
-from bot.tickets.models import Conversation, Ticket
+from bot.store.models import Conversation, Ticket
 from bot.web.console import transcript
 from bot.web.console.access import audit, current_user, requires
 from bot.web.console.keys import CONSOLE_SETTINGS, SESSIONS

@@ -1,6 +1,6 @@
 """重新检查 once an hour inside the web service, so the 待复核 flags (a ticket's category against
 what the current model says, a quiet conversation's open form) are current without anyone
-pressing the button. Claimed (bot/tickets/rounds.py): one web replica per round; audited as
+pressing the button. Claimed (bot/jobs/rounds.py): one web replica per round; audited as
 the schedule. `review_every_seconds` 0 turns it off."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from bot.tickets.rounds import claim_round_in
+from bot.jobs.rounds import claim_round_in
 from bot.web.console.keys import AUDIT, CONSOLE_SETTINGS, SESSIONS
 from bot.web.console.review import recheck
 from bot.web.periodic import periodic

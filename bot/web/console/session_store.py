@@ -19,7 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
-from bot.tickets.models import ConsoleSession
+from bot.store.models import ConsoleSession
 from bot.web.security import cookie_flags
 
 COOKIE_NAME = "hotline_console"

@@ -11,12 +11,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from bot.accounts.users import Account
 from bot.domain.callers import mask_names, names_said
 from bot.domain.categories import category_label
+from bot.domain.lifecycle import lifecycle
 from bot.domain.privacy import mask_name, mask_phone, mask_text, mask_uscc
-from bot.tickets.accounts import Account
-from bot.tickets.lifecycle import lifecycle
-from bot.tickets.models import Ticket, TicketEvent
+from bot.store.models import Ticket, TicketEvent
 from bot.tickets.service import current_due
 from bot.web.console.texts import PROTECTED
 from bot.web.console.transcript import row as transcript_row

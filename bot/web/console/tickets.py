@@ -14,12 +14,12 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.accounts.users import Account
+from bot.domain.lifecycle import IllegalTransition
+from bot.store.models import Ticket
 from bot.tickets import queue
-from bot.tickets.accounts import Account
-from bot.tickets.lifecycle import IllegalTransition
-from bot.tickets.models import Ticket
 from bot.tickets.service import UnknownTicket
-from bot.tickets.ticket_transcript import ticket_part
+from bot.tickets.transcript import ticket_part
 from bot.web.console import ticket_view
 from bot.web.console.access import audit, current_user, may_act, requires
 from bot.web.console.keys import SERVICE, SESSIONS
@@ -95,7 +95,7 @@ async def ticket_list(request: web.Request) -> web.Response:
 
 
 def _states() -> dict[str, str]:
-    from bot.tickets.lifecycle import lifecycle
+    from bot.domain.lifecycle import lifecycle
 
     return lifecycle().states
 
@@ -106,7 +106,7 @@ async def _ticket_page(
     account = current_user(request)
     moment = now()
     # Only this ticket's part of its conversation; none of it for a department when the
-    # conversation also filed a ticket it may not read (bot/tickets/ticket_transcript.py).
+    # conversation also filed a ticket it may not read (bot/tickets/transcript.py).
     reader = account.department if account.role == "department" else None
     part = await db(ticket_part, request.app[SESSIONS], ticket, department=reader)
     return await render(

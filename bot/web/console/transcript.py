@@ -14,7 +14,7 @@ from typing import Any
 from bot.domain.callers import mask_names, names_said
 from bot.domain.categories import category_intents, category_label_for_intent
 from bot.domain.privacy import mask_name, mask_text
-from bot.tickets.models import ConversationMessage
+from bot.store.models import ConversationMessage
 
 SPEAKERS = {"in": "来电人", "out": "智能助手", "operator": "人工坐席"}
 FALLBACK_LABEL = "未能理解（nlu_fallback）"

@@ -1,6 +1,6 @@
 """Admin pages: accounts (add, unlock, disable/enable, role and department, reset password),
 departments, the routing table. Every change is a CSRF-checked POST and audited; the last
-active admin cannot be disabled or demoted (bot/tickets/accounts.py)."""
+active admin cannot be disabled or demoted (bot/accounts/users.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import datetime as dt
 
 from aiohttp import web
 
+from bot.accounts.users import ROLES, AccountError, generate_password
 from bot.domain.tables import load_table
-from bot.tickets.accounts import ROLES, AccountError, generate_password
 from bot.web.console.access import audit, requires
 from bot.web.console.auth import STORAGE
 from bot.web.console.keys import ACCOUNTS

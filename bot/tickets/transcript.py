@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.tickets.models import Conversation, ConversationMessage, Ticket
+from bot.store.models import Conversation, ConversationMessage, Ticket
 
 # A conversation longer than this shows its first messages only (as the transcript did).
 MAX_MESSAGES = 2000

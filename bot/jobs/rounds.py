@@ -17,7 +17,7 @@ from sqlalchemy import String
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from bot.tickets.models import Base, UTCDateTime
+from bot.store.models import Base, UTCDateTime
 
 # A replica whose timer fires a little early (scheduling jitter) must not lose its round to
 # the check: a round may start once this share of the interval has passed.
@@ -56,7 +56,7 @@ def claim_round(
 
 def claim_round_in(database_url: str, name: str, every_seconds: float) -> bool:
     """claim_round on a database by URL, now (for rounds that open their own engine)."""
-    from bot.tickets.db import make_engine, make_session_factory
+    from bot.store.db import make_engine, make_session_factory
 
     engine = make_engine(database_url)
     try:

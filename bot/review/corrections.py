@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.privacy import mask_text, pseudonymise_text
-from bot.tickets.models import ConversationMessage, NluCorrection
+from bot.store.models import ConversationMessage, NluCorrection
 
 MAX_SPANS = 5
 

@@ -11,9 +11,9 @@ access code blanked), and a conversation quiet for N days loses its channel send
 WeChat openid). A reviewer's correction of such a message (nlu_corrections, training data whose
 numbers were replaced by fakes when it was made) gets each name said in the conversation
 replaced by 某… of the same length, so its entity spans still fit. Failed console sign-ins older
-than N days lose the name typed (rows written before bot/tickets/audit.failed_login_detail may
+than N days lose the name typed (rows written before bot/store/audit.failed_login_detail may
 hold a password typed into the name field). Rasa's tracker store loses its events older than N
-days (bot/tickets/tracker_retention.py). category_checks hold a model's verdict only (intent,
+days (bot/privacy/tracker_retention.py). category_checks hold a model's verdict only (intent,
 confidence, category), nothing a person said.
 What stays: numbers, dates, states, categories, districts, departments, respondents, amounts,
 deadlines, ratings, the messages themselves with their time, direction and intent — every count
@@ -33,8 +33,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.callers import names_said
 from bot.domain.privacy import mask_text
-from bot.tickets.audit import FAILED_LOGIN
-from bot.tickets.models import (
+from bot.store.audit import FAILED_LOGIN
+from bot.store.models import (
     AuditEntry,
     Conversation,
     ConversationMessage,
@@ -275,10 +275,10 @@ def purge_database(
 ) -> Purged:
     """One purge round (CLI and the web service's schedule): transcripts, tickets, and Rasa's
     tracker store when its URL is given; audited."""
-    from bot.tickets.audit import AuditLog
-    from bot.tickets.db import make_engine, make_session_factory
+    from bot.privacy.tracker_retention import purge_tracker_events
+    from bot.store.audit import AuditLog
+    from bot.store.db import make_engine, make_session_factory
     from bot.tickets.service import TicketService
-    from bot.tickets.tracker_retention import purge_tracker_events
 
     before = cutoff(dt.datetime.now(dt.UTC), days)
     engine = make_engine(database_url)

@@ -28,7 +28,7 @@ from bot.domain.identifiers import is_valid_uscc
 from bot.domain.privacy import mask_uscc
 from bot.domain.text import normalize
 from bot.domain.validators import clean_free_text, find_phone
-from bot.tickets.models import Enterprise, EnterpriseChatLink, EnterpriseReport, UTCDateTime
+from bot.store.models import Enterprise, EnterpriseChatLink, EnterpriseReport, UTCDateTime
 
 TOKEN_PREFIX = "ent_"
 CHAT_LINK_VALIDITY = dt.timedelta(minutes=10)

@@ -27,8 +27,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Index, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from bot.tickets.addresses import address_block
-from bot.tickets.models import Base, ConsoleUser, UTCDateTime
+from bot.domain.addresses import address_block
+from bot.store.models import Base, ConsoleUser, UTCDateTime
 
 ROLES = ("operator", "department", "supervisor", "admin")
 MAX_FAILURES = 5  # per (account, address) within the window

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.nlu_data import annotate, nlu_yaml
+from bot.review import corrections
 from bot.review.leakage import Copy, EvalSets, default_eval_sets
-from bot.tickets import corrections
-from bot.tickets.models import NluCorrection
+from bot.store.models import NluCorrection
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.tickets.models import Conversation, Handoff
+from bot.store.models import Conversation, Handoff
 
 HOLDERS = ("bot", "human")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 
 from bot.config import load_settings
-from bot.tickets.db import make_engine
-from bot.tickets.models import Base
+from bot.store.db import make_engine
+from bot.store.models import Base
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or load_settings().database_url

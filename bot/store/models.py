@@ -160,7 +160,7 @@ class ConsoleUser(Base):
     role: Mapped[str] = mapped_column(String(16))  # operator / department / supervisor / admin
     department: Mapped[str | None] = mapped_column(String(200))  # department handlers only
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Failed sign-ins are counted per (name, address): bot/tickets/accounts.LoginFailure.
+    # Failed sign-ins are counted per (name, address): bot/accounts/users.LoginFailure.
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
@@ -296,7 +296,7 @@ class TicketNotice(Base):
     claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
-# -- WeChat (bot/web/wechat*.py, bot/tickets/wechat_store.py) ----------------------------------
+# -- WeChat (bot/web/wechat*.py, bot/conversations/wechat_store.py) ----------------------------------
 
 
 class WeChatNonce(Base):
@@ -339,7 +339,7 @@ class WeChatTemplateMessage(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
-# -- enterprise one-click reporting (bot/tickets/enterprises.py, bot/web/enterprise_*.py) --------
+# -- enterprise one-click reporting (bot/enterprises/registry.py, bot/web/enterprise_*.py) --------
 
 
 class Enterprise(Base):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Subquery, and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from bot.tickets.models import CategoryCheck, Conversation, ConversationMessage, Ticket
+from bot.store.models import CategoryCheck, Conversation, ConversationMessage, Ticket
 
 FALLBACK_INTENT = "nlu_fallback"
 INTAKE_FORM = "complaint_form"

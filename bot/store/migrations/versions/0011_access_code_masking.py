@@ -2,12 +2,12 @@
 
 The gateway recorded the filing reply (「提取码 233667」), its ticket card and the codes people typed
 (「查询 LY… 233667」) as they were; from this revision on it records them masked
-(bot/tickets/conversations.py). This revision masks the rows recorded before, by the same rules:
+(bot/conversations/record.py). This revision masks the rows recorded before, by the same rules:
 labelled codes in the bot's words and cards, and in a person's message the codes that follow a
 ticket number, a 提取码 label, or the bot's question for the code; an access_code entity whose
 span is masked loses its value. Transcript scoping needs no column (tickets and messages already
 carry their sender and time). Rasa's tracker store is another database: its old events go with
-the retention period (bot/tickets/tracker_retention.py). Downgrade cannot restore a code, and
+the retention period (bot/privacy/tracker_retention.py). Downgrade cannot restore a code, and
 does nothing.
 
 Revision ID: 0011

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.tickets.models import AuditEntry, ConsoleUser
+from bot.store.models import AuditEntry, ConsoleUser
 
 FAILED_LOGIN = "login_failed"
 # What a failed sign-in's row says in place of a typed name that is no account's.

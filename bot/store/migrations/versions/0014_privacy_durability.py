@@ -2,7 +2,7 @@
 
 Failed console sign-ins were audited with the name as typed (「用户名 <typed>」), and a name that
 is no account is often a password typed into the name field. From this revision on the row
-names only an account (bot/tickets/audit.failed_login_detail); this revision rewrites the rows
+names only an account (bot/store/audit.failed_login_detail); this revision rewrites the rows
 written before by the same rule. Downgrade cannot restore what was typed, and does nothing.
 
 Revision ID: 0014

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
-    from bot.tickets.enterprises import EnterpriseRegistry
+    from bot.enterprises.registry import EnterpriseRegistry
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,8 +45,8 @@ def add_suspension_arguments(parser: argparse.ArgumentParser, *, reason: bool) -
 
 def cmd_enterprise_add(settings: Settings, args: argparse.Namespace) -> int:
     # Imported here: `hotline` starts fast for every other command.
-    from bot.tickets.enterprises import InvalidField
-    from bot.web.enterprise_texts import error_message
+    from bot.enterprises.registry import InvalidField
+    from bot.enterprises.texts import error_message
 
     registry, _, engine = _registry(settings)
     try:
@@ -94,9 +94,9 @@ def cmd_enterprise_refuse(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _decide(settings: Settings, enterprise_id: int, reason: str, *, verify: bool) -> int:
-    from bot.tickets.audit import AuditLog
-    from bot.tickets.enterprises import AlreadyVerified, InvalidField
-    from bot.web.enterprise_texts import error_message
+    from bot.enterprises.registry import AlreadyVerified, InvalidField
+    from bot.enterprises.texts import error_message
+    from bot.store.audit import AuditLog
 
     registry, sessions, engine = _registry(settings)
     try:
@@ -138,9 +138,9 @@ def cmd_enterprise_reinstate(settings: Settings, args: argparse.Namespace) -> in
 
 def _set_suspension(settings: Settings, uscc: str, reason: str | None) -> int:
     from bot.domain.privacy import mask_uscc
-    from bot.tickets.audit import AuditLog
-    from bot.tickets.enterprises import InvalidField
-    from bot.web.enterprise_texts import error_message
+    from bot.enterprises.registry import InvalidField
+    from bot.enterprises.texts import error_message
+    from bot.store.audit import AuditLog
 
     registry, sessions, engine = _registry(settings)
     try:
@@ -172,10 +172,10 @@ def _set_suspension(settings: Settings, uscc: str, reason: str | None) -> int:
 
 
 def _registry(settings: Settings) -> tuple[EnterpriseRegistry, sessionmaker[Session], Engine]:
-    from bot.tickets.db import make_engine, make_session_factory
-    from bot.tickets.enterprises import EnterpriseRegistry
-    from bot.tickets.migrate import upgrade
-    from bot.tickets.secret_keys import load_or_create_key
+    from bot.enterprises.registry import EnterpriseRegistry
+    from bot.privacy.keys import load_or_create_key
+    from bot.store.db import make_engine, make_session_factory
+    from bot.store.migrate import upgrade
 
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.tickets.models import (
+from bot.store.models import (
     Conversation,
     ConversationMessage,
     WeChatNonce,

@@ -25,7 +25,7 @@ from bot.domain.tickets import (
     mask_access_codes,
     mask_labelled_access_codes,
 )
-from bot.tickets.models import Conversation, ConversationMessage
+from bot.store.models import Conversation, ConversationMessage
 
 OPEN_STATES = ("bot", "queued", "human")
 
@@ -81,7 +81,7 @@ class ConversationStore:
         self, sessions: sessionmaker[Session], read_sessions: sessionmaker[Session] | None = None
     ) -> None:
         self.sessions = sessions
-        # Plain reads (SQLite: a deferred, query-only engine, bot/tickets/db.make_read_engine):
+        # Plain reads (SQLite: a deferred, query-only engine, bot/store/db.make_read_engine):
         # the service's engine takes SQLite's write lock for every transaction, reads included.
         self.read_sessions = read_sessions or sessions
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.tables import load_table
-from bot.tickets.models import Conversation, ConversationMessage
+from bot.store.models import Conversation, ConversationMessage
 from bot.tickets.service import utcnow
 
 WINDOW = dt.timedelta(minutes=1)

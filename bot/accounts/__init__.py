@@ -1,0 +1,1 @@
+"""Console accounts: password hashes, roles, throttled sign-in."""

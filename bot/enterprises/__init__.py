@@ -1,0 +1,1 @@
+"""Registered enterprises: profiles, tokens, one-time chat links, their tickets, `hotline enterprise`."""

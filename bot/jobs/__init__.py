@@ -1,0 +1,1 @@
+"""Background rounds, each claimed once across the web service's replicas."""

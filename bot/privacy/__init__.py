@@ -1,0 +1,1 @@
+"""Retention, the deployment's secret keys, masked log copies."""
