@@ -25,13 +25,14 @@ from actions._shared import (
 )
 from actions.forms import CancellableFormValidation
 from actions.handoff import queue_for_human
+from bot.domain.clock import CHINA_TZ
 from bot.domain.lifecycle import IllegalTransition
 from bot.domain.money import parse_amount
 from bot.domain.text import normalize
 from bot.domain.tickets import find_access_code, find_ticket_id
 from bot.domain.validators import clean_free_text
 from bot.tickets.lookup_guard import LookupRefused
-from bot.tickets.service import CHINA_TZ, TicketView
+from bot.tickets.service import TicketView
 
 # Longest first: "不满意" and "基本满意" both contain "满意".
 RATINGS = ("不满意", "基本满意", "满意")

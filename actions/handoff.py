@@ -17,6 +17,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions._shared import channel_of, logger, run_blocking, ticket_service
+from bot.domain.clock import utcnow
 from bot.domain.office_hours import OfficeHours, load_office_hours, when_phrase
 from bot.domain.validators import clean_free_text
 
@@ -26,10 +27,6 @@ FALLBACK_ACTION = "action_clarify_category"
 # This many not-understood messages in a row, and the conversation goes to a person.
 FALLBACKS_BEFORE_HANDOFF = 2
 MAX_REASON_CHARS = 500
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def queued_reply(

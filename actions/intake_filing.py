@@ -24,7 +24,8 @@ from actions.intake_rules import field_label, give_up_value
 from actions.intake_summary import display
 from actions.status import reissue_lost_codes
 from bot.domain.categories import category_for_intent, category_label_for_intent
-from bot.tickets.service import CHINA_TZ, TicketDraft
+from bot.domain.clock import CHINA_TZ
+from bot.tickets.service import TicketDraft
 
 # Every slot the intake uses: reset together once the ticket is filed or dropped.
 FORM_SLOTS = (

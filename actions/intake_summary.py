@@ -18,10 +18,10 @@ from rasa_sdk.types import DomainDict
 from actions._shared import logger, run_blocking, ticket_service
 from actions.intake_rules import field_label, field_named
 from bot.domain.categories import category_intents, category_label, category_label_for_intent
+from bot.domain.clock import CHINA_TZ
 from bot.domain.corrections import find_correction
 from bot.domain.districts import find_all, find_district
 from bot.domain.text import normalize
-from bot.tickets.service import CHINA_TZ
 
 if TYPE_CHECKING:
     from actions.forms import ReadingFormValidation, Turn

@@ -21,10 +21,11 @@ from actions._shared import (
     ticket_service,
 )
 from actions.forms import CancellableFormValidation
+from bot.domain.clock import CHINA_TZ
 from bot.domain.text import normalize
 from bot.domain.tickets import find_access_code, find_ticket_id
 from bot.tickets.lookup_guard import LookupRefused
-from bot.tickets.service import CHINA_TZ, TicketView, waiting_step
+from bot.tickets.service import TicketView, waiting_step
 
 SHOWN_OWN_TICKETS = 3
 

@@ -28,6 +28,7 @@ from sqlalchemy import Index, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.domain.addresses import address_block
+from bot.domain.clock import utcnow
 from bot.store.models import Base, ConsoleUser, UTCDateTime
 
 ROLES = ("operator", "department", "supervisor", "admin")
@@ -42,10 +43,6 @@ GENERATED_LENGTH = 14
 LAST_ADMIN = "不能停用或改掉最后一位在用的系统管理员，否则再没有人能管理账号。"
 
 _hasher = PasswordHasher()
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)

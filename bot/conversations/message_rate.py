@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.clock import utcnow
 from bot.domain.tables import load_table
 from bot.store.models import Conversation, ConversationMessage
-from bot.tickets.service import utcnow
 
 WINDOW = dt.timedelta(minutes=1)
 

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.clock import utcnow
 from bot.domain.text import normalize
 from bot.domain.tickets import (
     MASKED_CODE,
@@ -28,10 +29,6 @@ from bot.domain.tickets import (
 from bot.store.models import Conversation, ConversationMessage
 
 OPEN_STATES = ("bot", "queued", "human")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class OutMessage(Protocol):

@@ -13,11 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.domain import districts, identifiers, tickets, validators
+from bot.domain.clock import CHINA_TZ
 from bot.domain.dates import find_dates
 from bot.domain.money import find_amounts
 from bot.domain.text import normalize
-
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.clock import CHINA_TZ
 from bot.domain.lifecycle import lifecycle
 from bot.domain.workdays import WorkCalendar
 from bot.store.models import Ticket, TicketEvent
-from bot.tickets.service import CHINA_TZ
 
 # The steps of the closed loop (受理 → 派单 → 签收 → 办理 → 答复 → 办结 → 回访, with 退单, 改派 and
 # 重办 on the way) — where the ticket is, which the person who filed it follows: shown whoever

@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.clock import utcnow
 from bot.domain.identifiers import is_valid_uscc
 from bot.domain.privacy import mask_uscc
 from bot.domain.text import normalize
@@ -34,10 +35,6 @@ TOKEN_PREFIX = "ent_"
 CHAT_LINK_VALIDITY = dt.timedelta(minutes=10)
 MAX_REASON = 200
 MAX_IDEMPOTENCY_KEY = 120  # the ticket's own idempotency column holds prefix + key in 200
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class InvalidField(ValueError):

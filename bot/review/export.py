@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.clock import CHINA_TZ
 from bot.nlu_data import annotate, nlu_yaml
 from bot.review import corrections
 from bot.review.leakage import Copy, EvalSets, default_eval_sets
@@ -54,7 +55,7 @@ def build(rows: list[NluCorrection], eval_sets: EvalSets, now: dt.datetime) -> E
         examples.append((row.intent, annotate(row.text, corrections.spans_of(row))))
         export.exported.append(row.id)
     header = [
-        f"控制台复核纠正导出（{now.astimezone(dt.timezone(dt.timedelta(hours=8))):%Y-%m-%d %H:%M}）：",
+        f"控制台复核纠正导出（{now.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}）：",
         f"导出 {len(export.exported)} 条；电话、身份证号已替换为同格式的虚构号码。",
     ]
     if export.refused:

@@ -13,15 +13,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.clock import utcnow
 from bot.store.models import AuditEntry, ConsoleUser
 
 FAILED_LOGIN = "login_failed"
 # What a failed sign-in's row says in place of a typed name that is no account's.
 NOT_AN_ACCOUNT = "（非本系统用户名，未记录）"
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,10 @@ from sqlalchemy import Index, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.domain.addresses import address_block
+from bot.domain.clock import CHINA_TZ, utcnow
 from bot.domain.tables import load_table
 from bot.store.models import Base, UTCDateTime
-from bot.tickets.service import CHINA_TZ, TicketService, TicketView, utcnow
+from bot.tickets.service import TicketService, TicketView
 
 SCOPES = ("ticket", "sender", "ip")
 SCOPE_LABELS = {"ticket": "工单号", "sender": "发送方", "ip": "来源 IP"}

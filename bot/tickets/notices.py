@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.conversations.record import ConversationStore, utcnow
+from bot.conversations.record import ConversationStore
 from bot.conversations.wechat_store import enqueue_answered
+from bot.domain.clock import utcnow
 from bot.store.models import Conversation, ConversationMessage, Ticket, TicketEvent, TicketNotice
 
 # The lifecycle action whose note is the department's answer (data/hotline/ticket_states.yml).

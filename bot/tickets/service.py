@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import tickets as numbering
 from bot.domain.categories import category_label
+from bot.domain.clock import CHINA_TZ, utcnow
 from bot.domain.lifecycle import IllegalTransition, Lifecycle, lifecycle
 from bot.domain.privacy import mask_name, mask_phone, mask_text
 from bot.domain.text import normalize
@@ -43,11 +44,6 @@ DUPLICATE_SIMILARITY = 60.0
 RATINGS = ("满意", "基本满意", "不满意")
 
 # China has had no daylight saving time since 1991: a fixed offset is exact.
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.clock import CHINA_TZ
 from bot.store.models import Ticket, TicketEvent
 
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 CLOSED = ("closed", "revisited")
 SATISFIED = ("满意", "基本满意")
 ARREARS = ("arrears", "wage_arrears")

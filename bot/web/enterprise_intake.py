@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bot.domain.categories import category_for_intent
+from bot.domain.clock import CHINA_TZ
 from bot.domain.dates import parse_date
 from bot.domain.districts import find_district
 from bot.domain.money import parse_amount
@@ -22,7 +23,7 @@ from bot.domain.text import normalize
 from bot.domain.validators import clean_free_text
 from bot.enterprises.registry import EnterpriseProfile
 from bot.enterprises.texts import INTAKE_NOTE, UNKNOWN_RESPONDENT, UNVERIFIED_INTAKE_NOTE
-from bot.tickets.service import CHINA_TZ, TicketDraft
+from bot.tickets.service import TicketDraft
 from bot.web.enterprise_errors import ApiError
 
 FIELDS = ("description", "respondent", "district", "amount", "date", "category")

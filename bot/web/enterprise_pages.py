@@ -20,9 +20,9 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from bot.domain.clock import CHINA_TZ
 from bot.enterprises.registry import EnterpriseProfile
 from bot.enterprises.texts import PAGES, error_message
-from bot.tickets.service import CHINA_TZ
 from bot.web.enterprise_api import (
     CONTEXT,
     file_for,

@@ -38,8 +38,9 @@ from wechatpy import parse_message
 from wechatpy.replies import TextReply
 
 from bot.config import Settings
-from bot.conversations.record import message_json, utcnow
+from bot.conversations.record import message_json
 from bot.conversations.wechat_store import claim_nonce, window_open_in
+from bot.domain.clock import utcnow
 from bot.store.models import Conversation
 from bot.web import wechat_texts as texts
 from bot.web.gateway import Gateway, Refused, Reply

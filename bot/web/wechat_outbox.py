@@ -22,14 +22,13 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.conversations.record import utcnow
 from bot.conversations.wechat_store import DueMessage, lease_due, mark_failed_attempt, mark_sent
+from bot.domain.clock import CHINA_TZ, utcnow
 from bot.domain.tables import load_table
 from bot.web.wechat_api import CustomerService, person_tag
 
 logger = logging.getLogger("bot.web.wechat")
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
 MAX_ATTEMPTS = 8
 MAX_PAUSE = dt.timedelta(hours=1)
 # WeChat's answers that another try will not change: invalid openid, the person does not follow
@@ -46,7 +45,7 @@ def template_fields(kind: str) -> dict[str, str]:
 def template_data(message: DueMessage) -> dict[str, dict[str, str]]:
     """WeChat's `data` for one message: {field: {"value": text}}."""
     # WeChat's `time` fields take 「2019年10月1日 15:01」.
-    at = message.event_at.astimezone(CHINA)
+    at = message.event_at.astimezone(CHINA_TZ)
     when = f"{at.year}年{at.month}月{at.day}日 {at:%H:%M}"
     return {
         name: {"value": pattern.format(number=message.ticket_number, time=when)}

@@ -12,6 +12,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.domain.categories import category_label
+from bot.domain.clock import CHINA_TZ
 from bot.domain.districts import official_names
 from bot.domain.lifecycle import lifecycle
 from bot.domain.tables import load_table
@@ -22,7 +23,6 @@ from bot.web.console.session_store import get_session
 from bot.web.console.texts import ROLE_LABELS, channel_label
 
 T = TypeVar("T")
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 
 
 async def db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

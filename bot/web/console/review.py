@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversations.record import ConversationStore
 from bot.domain.categories import category_for_intent, category_intents, category_label
+from bot.domain.clock import utcnow
 from bot.nlu_data import domain_entities, domain_intents, domain_response_texts
 from bot.review import corrections
 from bot.review import flags as review_flags
@@ -56,14 +57,10 @@ def _intent_choices() -> list[tuple[str, str]]:
     return [(i, transcript.intent_label(i)) for i in domain_intents()]
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 @requires("review.view")
 async def flags_page(request: web.Request) -> web.Response:
     sessions = request.app[SESSIONS]
-    now = _now()
+    now = utcnow()
     categories = await db(review_flags.category_disagreements, sessions)
     fallbacks = await db(review_flags.fallback_endings, sessions, now, _fallback_texts())
     gave_up = await db(review_flags.gave_up_mid_form, sessions, now)
@@ -124,7 +121,7 @@ async def refresh(request: web.Request) -> web.StreamResponse:
     """重新检查, now."""
     settings = request.app[CONSOLE_SETTINGS]
     rasa = RasaApi(request.config_dict[HTTP_CLIENT], settings.rasa_url, settings.rasa_auth)
-    done = await recheck(request.app[SESSIONS], rasa, _now())
+    done = await recheck(request.app[SESSIONS], rasa, utcnow())
     if done is None:
         await notify(request, "智能助手（Rasa）暂时无法访问，未能检查，请稍后再试。", error=True)
         raise web.HTTPSeeOther("/console/review")
@@ -286,7 +283,7 @@ async def export_yaml(request: web.Request) -> web.StreamResponse:
         "export_corrections",
         detail=f"导出 {len(export.exported)} 条，未导出 {len(export.refused)} 条（与评测集重复）",
     )
-    name = f"corrections-{_now():%Y%m%d-%H%M}.yml"
+    name = f"corrections-{utcnow():%Y%m%d-%H%M}.yml"
     return web.Response(
         text=export.text,
         content_type="application/x-yaml",

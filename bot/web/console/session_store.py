@@ -19,15 +19,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
+from bot.domain.clock import utcnow
 from bot.store.models import ConsoleSession
 from bot.web.security import cookie_flags
 
 COOKIE_NAME = "hotline_console"
 MAX_AGE = 8 * 3600  # one working day
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class DatabaseStorage(AbstractStorage):
@@ -80,7 +77,7 @@ class DatabaseStorage(AbstractStorage):
     def _read(self, key: str) -> dict[str, Any] | None:
         with self._db() as db:
             row = db.get(ConsoleSession, key)
-            if row is None or row.expires_at < _now():
+            if row is None or row.expires_at < utcnow():
                 return None
             try:
                 data = json.loads(row.data)
@@ -104,7 +101,7 @@ class DatabaseStorage(AbstractStorage):
             return len(keys)
 
     def _write(self, key: str, data: dict[str, Any]) -> None:
-        now = _now()
+        now = utcnow()
         with self._db.begin() as db:
             row = db.get(ConsoleSession, key)
             if row is None:
