@@ -12,7 +12,6 @@ protection), per data/hotline/intake.yml.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -28,10 +27,9 @@ from actions.intake_checks import Accepted, check
 from actions.intake_facts import clause_facts, facts_in, heard_in, story_event, two_matters
 from actions.intake_filing import FORM_SLOTS
 from actions.intake_rules import (
-    asks_amount,
     field_label,
     give_up_value,
-    is_government_body,
+    intake_questions,
     not_accepted,
 )
 from actions.intake_summary import display, resolve_confirmation
@@ -54,27 +52,6 @@ ONE_CLICK_DEFAULTS = {
 NONE_OF_THESE = ("都不是", "都不对", "其他", "其它", "不知道", "不清楚", "说不好", "不确定")
 # A category read from the story needs this much confidence; below it the caller picks.
 CATEGORY_MIN_CONFIDENCE = 0.2
-
-
-def intake_questions(get: Callable[[str], Any], *, answered: bool = False) -> list[str]:
-    """The questions this caller is asked, in order (answered=True: those that can be corrected)."""
-    questions = ["description"]
-    if get("matter_options") and get("matter_choice") is None:
-        questions.append("matter_choice")
-    elif get("description") is not None and get("category") is None:
-        questions.append("category")
-    questions += ["organization", "district", "occurred_on"]
-    if asks_amount(get("category")) or (answered and get("amount") is not None):
-        questions.append("amount")
-    questions += ["caller_type", "caller_name"]
-    if get("caller_type") == "enterprise":
-        questions += ["enterprise_name", "uscc"]
-    questions.append("phone")
-    if is_government_body(get("organization")):
-        questions.append("identity_protected")
-    if answered:
-        return [q for q in questions if get(q) is not None]
-    return questions
 
 
 class ValidateComplaintForm(ReadingFormValidation):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,3 +109,24 @@ def not_accepted(text: str) -> NotAccepted | None:
                 if not any(n in before for n in _NEGATIONS):
                     return NotAccepted(code=str(rule["code"]), reply=str(rule["reply"]))
     return None
+
+
+def intake_questions(get: Callable[[str], Any], *, answered: bool = False) -> list[str]:
+    """The questions this caller is asked, in order (answered=True: those that can be corrected)."""
+    questions = ["description"]
+    if get("matter_options") and get("matter_choice") is None:
+        questions.append("matter_choice")
+    elif get("description") is not None and get("category") is None:
+        questions.append("category")
+    questions += ["organization", "district", "occurred_on"]
+    if asks_amount(get("category")) or (answered and get("amount") is not None):
+        questions.append("amount")
+    questions += ["caller_type", "caller_name"]
+    if get("caller_type") == "enterprise":
+        questions += ["enterprise_name", "uscc"]
+    questions.append("phone")
+    if is_government_body(get("organization")):
+        questions.append("identity_protected")
+    if answered:
+        return [q for q in questions if get(q) is not None]
+    return questions

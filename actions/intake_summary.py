@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._shared import logger, run_blocking, ticket_service
-from actions.intake_rules import field_label, field_named
+from actions.intake_rules import field_label, field_named, intake_questions
 from bot.domain.categories import category_intents, category_label, category_label_for_intent
 from bot.domain.clock import CHINA_TZ
 from bot.domain.corrections import find_correction
@@ -115,8 +115,6 @@ class ActionAskConfirmed(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        from actions.intake import intake_questions
-
         if tracker.get_slot("intake_fixing"):
             dispatcher.utter_message(
                 response="utter_which_field",
@@ -169,8 +167,6 @@ class ActionAskConfirmed(Action):
 
 def resolve_confirmation(form: ReadingFormValidation, turn: Turn) -> None:
     """确认提交 / 修改 / 取消, a field to redo, a field with its new value, or 补充到原工单."""
-    from actions.intake import intake_questions
-
     heard = turn.heard
     typed = not heard.payload
     cleaned = normalize(heard.text)

@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot import cli
+from bot.privacy import retention
 from bot.store.db import make_engine, make_session_factory
 from bot.store.migrate import upgrade
 from bot.store.models import AuditEntry, Handoff, Ticket
@@ -116,7 +117,7 @@ def test_purge_refuses_a_retention_of_zero_days(sqlite_url: str) -> None:
     upgrade(sqlite_url)
     engine = make_engine(sqlite_url)
     with pytest.raises(ValueError, match="至少为 1 天"):
-        TicketService(make_session_factory(engine)).purge_personal_data(0)
+        retention.purge_tickets(make_session_factory(engine), 0)
     engine.dispose()
 
 

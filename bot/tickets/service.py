@@ -595,36 +595,6 @@ class TicketService:
             }
             return facts
 
-    def purge_personal_data(self, days: int, *, batch: int = 500) -> int:
-        """Retention: blank/mask personal data of tickets (and handoffs) older than `days` days.
-
-        Statistics stay (see bot/privacy/retention.py for what goes); done in short batches so
-        filing never waits long on the lock. Returns how many tickets were anonymised."""
-        from bot.privacy import retention
-
-        before = retention.cutoff(self._clock(), days)
-        done = 0
-        while True:
-            with self._sessions.begin() as session:
-                tickets = session.scalars(
-                    select(Ticket)
-                    .where(Ticket.created_at < before, Ticket.sender_id != retention.PURGED)
-                    .order_by(Ticket.id)
-                    .limit(batch)
-                ).all()
-                for ticket in tickets:
-                    retention.anonymise_ticket(ticket)
-                if len(tickets) < batch:
-                    for handoff in session.scalars(
-                        select(Handoff).where(
-                            Handoff.created_at < before, Handoff.sender_id != retention.PURGED
-                        )
-                    ):
-                        retention.anonymise_handoff(handoff)
-            done += len(tickets)
-            if len(tickets) < batch:
-                return done
-
     # -- internals -------------------------------------------------------------------------
 
     def _get(self, session: Session, number: str) -> Ticket | None:

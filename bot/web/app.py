@@ -16,6 +16,7 @@ from bot.web.console import setup_console
 from bot.web.deadline_watch import deadline_watch
 from bot.web.enterprise_api import setup_enterprise_api
 from bot.web.enterprise_errors import api_error_middleware
+from bot.web.enterprise_pages import setup_enterprise_pages
 from bot.web.errors import error_middleware
 from bot.web.gateway import gateway_context
 from bot.web.keys import HTTP_CLIENT, SETTINGS
@@ -54,6 +55,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", healthz)
     chat.setup_routes(app)
     setup_enterprise_api(app)
+    setup_enterprise_pages(app)
     enterprise_chat.setup_routes(app)
     setup_console(app, settings)
     if settings.wechat_enabled:

@@ -130,9 +130,6 @@ def setup_enterprise_api(app: web.Application) -> None:
     app.router.add_get("/api/v1/enterprise/reports", list_reports)
     app.router.add_get("/api/v1/enterprise/reports/{number}", get_report)
     app.router.add_get("/api/v1/openapi.json", openapi_json)
-    from bot.web.enterprise_pages import setup_enterprise_pages  # the pages import this module
-
-    setup_enterprise_pages(app)
 
 
 # -- helpers -----------------------------------------------------------------------------------
