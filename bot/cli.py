@@ -146,9 +146,10 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.domain import internal_auth
+    from bot.ops.production import ProfileError, prepare
+    from bot.ops.profiles import build_services
+    from bot.ops.supervisor import Stack, StackError
     from bot.privacy.keys import UnusableKey, check_keys
-    from bot.production import ProfileError, prepare
-    from bot.stack import Stack, StackError, build_services
     from bot.store.migrate import upgrade
     from bot.training import ensure_model
 

@@ -83,7 +83,7 @@ class Settings:
     enterprise_rate_burst: int = 60
     enterprise_rate_per_second: float = 2.0
 
-    # "default": one of each process, SQLite. "production" (bot/production.py, deploy/README.md):
+    # "default": one of each process, SQLite. "production" (bot/ops/production.py, deploy/README.md):
     # PostgreSQL for tickets and Rasa's trackers, Redis locks, RabbitMQ events, replicas behind
     # nginx; the URLs below carry no password — passwords come from the *_PASSWORD variables.
     profile: str = "default"
@@ -94,7 +94,7 @@ class Settings:
     amqp_url: str = "amqp://guest@127.0.0.1:5672/"
     amqp_password: str = field(default="guest", repr=False)
     event_queue: str = "hotline_rasa_events"
-    # How long RabbitMQ keeps a published event nobody consumed (a queue policy, bot/production.py).
+    # How long RabbitMQ keeps a published event nobody consumed (a queue policy, bot/ops/production.py).
     event_ttl_days: float = 7
     rasa_replicas: int = 2
     action_replicas: int = 2

@@ -1,7 +1,7 @@
 """Rasa's RabbitMQ event broker with phone and ID numbers masked (production profile).
 
 Rasa publishes every conversation event as it is — the person's words, the parsed entities, the
-slot values — and a queue keeps them for days (bot/production.py: a 7-day TTL) for whoever
+slot values — and a queue keeps them for days (bot/ops/production.py: a 7-day TTL) for whoever
 consumes them. Access codes (提取码) are masked in each turn before it is published
 (rasa_plugins/event_masking.py). Those consumers (analytics, audit) need what was said and understood, not the
 person's phone or ID number, and the issue's privacy rule covers broker messages as it covers

@@ -15,7 +15,8 @@ from sqlalchemy import Engine
 
 from bot.config import PROJECT_ROOT, Settings
 from bot.domain import internal_auth
-from bot.stack import Stack, build_services, free_port
+from bot.ops.profiles import build_services
+from bot.ops.supervisor import Stack, free_port
 from bot.store.db import make_engine, make_session_factory
 from bot.store.migrate import upgrade
 from bot.tickets.service import TicketService

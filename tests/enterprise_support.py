@@ -15,7 +15,7 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.domain.identifiers import uscc_check_char
-from bot.stack import free_port
+from bot.ops.supervisor import free_port
 from bot.web.app import create_app
 
 

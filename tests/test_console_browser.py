@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import PROJECT_ROOT
-from bot.stack import free_port
+from bot.ops.supervisor import free_port
 from bot.store.db import make_engine, make_session_factory
 from bot.store.migrate import upgrade
 from tests.browser_support import page_wait

@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.domain.tickets import MASKED_CODE
-from bot.stack import Service, Stack, build_services, free_port
+from bot.ops.profiles import build_services
+from bot.ops.supervisor import Service, Stack, free_port
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade
 from bot.store.models import ConversationMessage, Ticket, TicketEvent

@@ -14,7 +14,7 @@ import pytest
 import requests
 import sqlalchemy
 
-from bot.stack import free_port
+from bot.ops.supervisor import free_port
 from bot.web.nlu_batcher import ROUTE, NluBatcher
 from tests.conftest import RunningStack
 from tools.eval.datasets import dev_set

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.stack import free_port
+from bot.ops.supervisor import free_port
 from tests.production_support import RABBIT, REDIS, production_profile
 from tools.proofs.profile_stack import drain_event_queue
 

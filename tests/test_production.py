@@ -1,4 +1,4 @@
-"""The production profile as it runs (bot/production.py, deploy/): nginx in front of two web
+"""The production profile as it runs (bot/ops/production.py, deploy/): nginx in front of two web
 replicas, two Rasa servers on one PostgreSQL tracker store with Redis locks and a RabbitMQ event
 broker, two action servers, tickets in PostgreSQL. A person files a complaint through nginx's
 public port; Rasa and the action servers are not reachable from it; one Rasa instance killed
@@ -22,8 +22,8 @@ import pytest
 import requests
 
 from bot.config import Settings
-from bot.production import layout, nginx_executable, render_nginx
-from bot.stack import Stack, free_port
+from bot.ops.production import layout, nginx_executable, render_nginx
+from bot.ops.supervisor import Stack, free_port
 from tests.production_support import REDIS, production_profile
 from tests.test_conversation import QUESTIONS
 from tools.proofs.profile_stack import drain_event_queue

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from bot.config import Settings
-from bot.production import (
+from bot.ops.production import (
     ProfileError,
     ensure_event_ttl,
     event_policy_name,

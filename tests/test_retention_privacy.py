@@ -19,8 +19,8 @@ from sqlalchemy import select, text, update
 
 from bot.config import PROJECT_ROOT, Settings
 from bot.conversations.record import ConversationStore, Understanding
+from bot.ops.production import ProfileError, prepare
 from bot.privacy.retention import purge_database
-from bot.production import ProfileError, prepare
 from bot.review import corrections
 from bot.store.audit import NOT_AN_ACCOUNT, AuditLog
 from bot.store.db import make_engine, make_session_factory

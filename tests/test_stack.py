@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.stack import Service, Stack, StackError, build_services, free_port
+from bot.ops.profiles import build_services
+from bot.ops.supervisor import Service, Stack, StackError, free_port
 
 # A tiny HTTP server that, after `delay` seconds, writes `marker` and starts answering.
 SLOW_SERVER = """

@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot.config import PROJECT_ROOT, Settings
-from bot.stack import Stack, build_services, free_port
+from bot.ops.profiles import build_services
+from bot.ops.supervisor import Stack, free_port
 from bot.store.migrate import upgrade
 from bot.training import ensure_model
 

@@ -1,1 +1,1 @@
-"""The processes we start and how: the action server's entry point (more to come)."""
+"""The processes we start and how: the supervisor, the profiles, the action server's entry."""

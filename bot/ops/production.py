@@ -36,7 +36,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from bot.config import PROJECT_ROOT, Settings
-from bot.stack import (
+from bot.ops.supervisor import (
     Service,
     action_endpoint,
     action_service,

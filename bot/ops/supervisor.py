@@ -224,12 +224,8 @@ def _slug(name: str) -> str:
     return "-".join([base, *words[1:]])
 
 
-def build_services(settings: Settings, model: Path, *, with_web: bool = True) -> list[Service]:
+def default_services(settings: Settings, model: Path, *, with_web: bool = True) -> list[Service]:
     """The default profile: one of each process, SQLite, no proxy."""
-    if settings.profile == "production":
-        from bot.production import build_production_services
-
-        return build_production_services(settings, model, with_web=with_web)
     endpoints = write_endpoints(settings)
     env = service_env(settings)
     services = [

@@ -4,7 +4,7 @@ codes masked.
 What people type reaches logs by paths no single logging filter sees: Rasa quotes a payload it
 cannot parse in a `warnings` line on stderr (`Failed to parse arguments in line '/complain{"phone":
 "138…"}'`) and logs message texts at DEBUG, libraries print, an exception's text can quote a SQL
-parameter. So the supervisor (bot/stack.py) owns the log files instead of the children: a child's
+parameter. So the supervisor (bot/ops/supervisor.py) owns the log files instead of the children: a child's
 stdout and stderr are one pipe, and a thread per process copies it line by line into
 var/logs/<name>.log through `mask_text` (bot/domain/privacy.py) — nothing a process prints reaches
 the disk unmasked, whatever library printed it. nginx writes its own files and logs the path

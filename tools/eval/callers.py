@@ -278,7 +278,8 @@ def run_callers(
     import tempfile
 
     from bot.config import Settings
-    from bot.stack import Stack, build_services, free_port
+    from bot.ops.profiles import build_services
+    from bot.ops.supervisor import Stack, free_port
     from bot.store.db import make_engine
     from bot.store.migrate import upgrade
     from bot.training import ensure_model

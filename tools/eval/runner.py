@@ -18,7 +18,7 @@ import requests
 from bot.config import PROJECT_ROOT, Settings
 from bot.domain.categories import category_intents, likely_categories
 from bot.domain.text import normalize
-from bot.stack import Service, Stack, free_port
+from bot.ops.supervisor import Service, Stack, free_port
 from bot.training import ensure_model, rasa_env, rasa_executable, rasa_serve_command
 from tools.eval import datasets
 from tools.eval.baselines import TfidfLogReg

@@ -1,5 +1,5 @@
 """The bots under test: a stock Rasa bot generated from tools/perf/stock_bot/, and ours, started
-through bot/stack.py exactly as `hotline run` starts it (own var dir, SQLite by default).
+through bot/ops/supervisor.py exactly as `hotline run` starts it (own var dir, SQLite by default).
 
 Both are trained here (timed) unless told to reuse our cached model; both run as real processes
 on free ports, so the load client measures what a caller would see.
@@ -21,7 +21,8 @@ from pathlib import Path
 import yaml
 
 from bot.config import PROJECT_ROOT, Settings
-from bot.stack import Service, Stack, build_services, free_port
+from bot.ops.profiles import build_services
+from bot.ops.supervisor import Service, Stack, free_port
 from bot.training import RASA_VENV, ensure_model, rasa_env, rasa_executable, rasa_serve_command
 
 STOCK_TEMPLATE = Path(__file__).parent / "stock_bot"

@@ -1,6 +1,6 @@
 """`python -m tools.perf.enterprise_api`: 50 concurrent one-click reports against the real stack.
 
-Starts Rasa + action server + web service with bot/stack.py on free ports and a fresh SQLite
+Starts Rasa + action server + web service with bot/ops/supervisor.py on free ports and a fresh SQLite
 database (or uses --url of a running web service), registers one enterprise, sends N reports at
 once (the NLU classifies each: no category given), checks N distinct tickets exist and no
 request failed, and prints p50/p95 latency. The rate limit is raised for the run (one
@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(
             run(args.url.rstrip("/"), args.count, nlu=not args.no_nlu, rounds=args.rounds)
         )
-    from bot.stack import Stack, build_services, free_port
+    from bot.ops.profiles import build_services
+    from bot.ops.supervisor import Stack, free_port
     from bot.store.migrate import upgrade
     from bot.training import ensure_model
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.stack import free_port
+from bot.ops.supervisor import free_port
 
 POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 HOW_TO = (

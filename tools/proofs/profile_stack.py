@@ -3,7 +3,7 @@ everything removed afterwards (the ticket and tracker databases dropped, RabbitM
 deleted).
 
 `running_profile("production", model)` starts exactly what `hotline run --profile production`
-starts (bot/production.py: nginx, two web replicas, two Rasa servers on a PostgreSQL tracker
+starts (bot/ops/production.py: nginx, two web replicas, two Rasa servers on a PostgreSQL tracker
 store with Redis locks and a RabbitMQ broker, two action servers) on a block of free ports, with
 both PostgreSQL databases fresh on `postgres` (the machine's server by default; a private one
 for the PostgreSQL-restart proof). `running_profile("default", model)` is the one-of-each
@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
-from bot.production import clear_event_ttl
-from bot.stack import Service, Stack, build_services, free_port
+from bot.ops.production import clear_event_ttl
+from bot.ops.profiles import build_services
+from bot.ops.supervisor import Service, Stack, free_port
 from bot.store.migrate import upgrade
 from bot.training import rasa_executable
 
