@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: setup run test train lint lock chat eval audit audit-online
+.PHONY: setup run test test-fast train lint lock chat eval audit audit-online
 
 setup:
 	@bash scripts/setup.sh
@@ -14,6 +14,10 @@ run: setup
 test: setup
 	@bash scripts/test-system.sh
 	@$(VENV)/python -m pytest $(PYTEST_ARGS)
+
+# The lane without the real servers or a browser: no trained model, no Rasa process.
+test-fast: setup
+	@$(VENV)/python -m pytest -m "not stack and not browser" $(PYTEST_ARGS)
 
 train: setup
 	@$(VENV)/hotline train
