@@ -1,1 +1,2 @@
-"""Tickets: the database models, the ticket service (the only code that writes tickets), migrations."""
+"""Tickets: the ticket service (the only code that writes tickets), look-ups, notices, the queue,
+routing, statistics, a ticket's transcript."""
